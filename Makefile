@@ -1,0 +1,53 @@
+# libnorst: see README.md. Outputs go to build/.
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+BASE      = -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing $(WARN)
+HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+SHIM_CFLAGS  = $(BASE) $(HARDEN) -fPIC -fvisibility=hidden $(CFLAGS)
+SHIM_LDFLAGS = -shared -Wl,-z,relro,-z,now -Wl,-z,noexecstack -Wl,--no-undefined
+PROG_CFLAGS  = $(BASE) $(HARDEN) -fPIE $(CFLAGS)
+PROG_LDFLAGS = -pie -Wl,-z,relro,-z,now
+
+B = build
+SHIM_SRC  = $(wildcard shim/*.c)
+SHIM_OBJ  = $(SHIM_SRC:shim/%.c=$(B)/shim/%.o)
+DEMO      = $(B)/echo-server $(B)/echo-client $(B)/prime-server $(B)/prime-client
+TESTLIB   = $(B)/tests/harness.o
+TEST_SRC  = $(wildcard tests/t_*.c)
+TESTS     = $(TEST_SRC:tests/%.c=$(B)/tests/%)
+TEST_PROGS = $(patsubst tests/progs/%.c,$(B)/tests/progs/%,$(wildcard tests/progs/*.c))
+
+.PHONY: all demo check clean
+.SECONDARY:
+all: $(B)/libnorst.so $(DEMO)
+
+$(B)/shim/%.o: shim/%.c $(wildcard shim/*.h) | $(B)/shim
+	$(CC) $(SHIM_CFLAGS) -c -o $@ $<
+
+$(B)/libnorst.so: $(SHIM_OBJ)
+	$(CC) $(SHIM_CFLAGS) $(SHIM_LDFLAGS) -o $@ $^ -ldl -lpthread
+
+$(B)/%: tools/%.c tools/demo.h | $(B)
+	$(CC) $(PROG_CFLAGS) $(PROG_LDFLAGS) -o $@ $<
+
+$(B)/tests/%.o: tests/%.c tests/harness.h | $(B)/tests
+	$(CC) $(PROG_CFLAGS) -c -o $@ $<
+
+$(B)/tests/t_%: tests/t_%.c $(TESTLIB) tests/harness.h | $(B)/tests
+	$(CC) $(PROG_CFLAGS) $(PROG_LDFLAGS) -o $@ $< $(TESTLIB)
+
+$(B)/tests/progs/%: tests/progs/%.c | $(B)/tests/progs
+	$(CC) $(PROG_CFLAGS) $(PROG_LDFLAGS) -o $@ $<
+
+$(B) $(B)/shim $(B)/tests $(B)/tests/progs:
+	mkdir -p $@
+
+demo: all
+	sh tools/demo.sh $(B)
+
+check: all $(TESTS) $(TEST_PROGS)
+	sh tests/run.sh $(B)
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,75 @@
+/* What kind of fd is being closed, as cheaply as the kernel lets us tell.
+ *
+ * SO_PROTOCOL first: it fails at once on a non-socket and names UDP, UNIX and
+ * MPTCP (262) sockets, so anything that is not TCP costs one syscall. Only
+ * then FIONREAD, which would also answer on pipes and files. */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include "norst.h"
+#include "sys.h"
+
+/* Bytes __tcp_close() would count as unread (it walks the whole receive
+ * queue): FIONREAD, plus an urgent byte waiting at the mark, which FIONREAD
+ * leaves out when SO_OOBINLINE is off but which still makes close reset.
+ * Returns -1 on a listening socket (FIONREAD: EINVAL). */
+long unread_bytes(int fd)
+{
+    int queued = 0, at_mark = 0;
+    if (sys3(SYS_ioctl, fd, FIONREAD, &queued) < 0)
+        return -1;
+    if (queued == 0 && sys3(SYS_ioctl, fd, SIOCATMARK, &at_mark) == 0 && at_mark)
+        return 1;
+    return queued;
+}
+
+static int tcp_state(int fd)
+{
+    struct tcp_info info;
+    socklen_t len = sizeof info;
+    if (sys5(SYS_getsockopt, fd, IPPROTO_TCP, TCP_INFO, &info, &len) < 0)
+        return -1;
+    return info.tcpi_state;
+}
+
+/* want_state: the caller lingers on clean closes too (NORST_MODE=always),
+ * so an established socket with nothing unread is still of interest. */
+void classify(int fd, int want_state, struct tcp_probe *out)
+{
+    int protocol = 0;
+    socklen_t len = sizeof protocol;
+
+    out->kind = KIND_OTHER;
+    out->unread = 0;
+    out->tcp_state = -1;
+    if (sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) < 0 ||
+        protocol != IPPROTO_TCP)
+        return;
+
+    out->unread = unread_bytes(fd);
+    if (out->unread < 0) {
+        out->kind = KIND_LISTEN;
+        out->unread = 0;
+        return;
+    }
+    if (out->unread == 0 && !want_state) {
+        out->kind = KIND_IDLE;
+        return;
+    }
+    /* Unconnected and half-open sockets have nothing to protect. */
+    out->tcp_state = tcp_state(fd);
+    switch (out->tcp_state) {
+    case TCP_ESTABLISHED:
+    case TCP_CLOSE_WAIT:
+    case TCP_FIN_WAIT1:
+    case TCP_FIN_WAIT2:
+    case TCP_CLOSING:
+    case TCP_LAST_ACK:
+        out->kind = KIND_CONNECTED;
+        break;
+    default:
+        out->kind = KIND_IDLE;
+    }
+}

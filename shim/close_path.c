@@ -1,0 +1,142 @@
+/* Where a close is decided: classify -> decide -> act.
+ *
+ * Every hook that is about to drop a reference to an fd (close, fclose, dup2
+ * onto it, a range close, exit) comes here first. The common case, a fd that
+ * is not a connected TCP socket with something unread, leaves after one to
+ * three cheap syscalls with nothing recorded. */
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "norst.h"
+#include "sys.h"
+
+int norst_ready;
+
+const char *close_path_name(enum close_path_kind path)
+{
+    static const char *const names[] = {
+        [PATH_CLOSE] = "close",
+        [PATH___CLOSE] = "__close",
+        [PATH_FCLOSE] = "fclose",
+        [PATH_DUP2] = "dup2",
+        [PATH_DUP3] = "dup3",
+        [PATH_CLOSE_RANGE] = "close_range",
+        [PATH_CLOSEFROM] = "closefrom",
+        [PATH_SYSCALL_CLOSE] = "syscall-close",
+        [PATH_SYSCALL_CLOSE_RANGE] = "syscall-close_range",
+        [PATH_EXIT] = "exit",
+    };
+    return names[path];
+}
+
+/* SO_LINGER {1,0}: the application asked for an abort; the RST is its intent. */
+static int wants_abort(int fd)
+{
+    struct linger lg = {0, 0};
+    socklen_t len = sizeof lg;
+    return sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_LINGER, &lg, &len) == 0 &&
+           lg.l_onoff && lg.l_linger == 0;
+}
+
+static void record_addresses(int fd, struct close_event *ev)
+{
+    socklen_t len = sizeof ev->local;
+    sys3(SYS_getsockname, fd, &ev->local, &len);
+    len = sizeof ev->peer;
+    sys3(SYS_getpeername, fd, &ev->peer, &len);
+}
+
+int close_path_begin(int fd, enum close_path_kind path, const void *caller,
+                     struct close_event *ev)
+{
+    struct tcp_probe probe;
+    int linger_all = norst_cfg.mode == MODE_ALWAYS;
+
+    if (!norst_ready || norst_cfg.mode == MODE_OFF)
+        return 0;
+
+    /* classify */
+    classify(fd, linger_all, &probe);
+    if (probe.kind != KIND_CONNECTED || (probe.unread == 0 && !linger_all))
+        return 0;
+
+    memset(ev, 0, sizeof *ev);
+    ev->fd = fd;
+    ev->path = path;
+    ev->caller = caller;
+    ev->unread = probe.unread;
+    ev->unread_at_close = probe.unread;
+    ev->tcp_state = probe.tcp_state;
+    record_addresses(fd, ev);
+
+    /* decide */
+    if (wants_abort(fd)) {
+        ev->action = ACT_SKIP_ABORT;
+        ev->rst = 1;
+        return 1;
+    }
+    switch (sharing_check(fd, &ev->holder_pid, &ev->share_reason)) {
+    case SHARE_SHARED:
+        /* Not the last reference: this close cannot reset anything. */
+        ev->action = ACT_SKIP_SHARED;
+        return 1;
+    case SHARE_UNKNOWN:
+        ev->action = ACT_SKIP_SHARED;
+        ev->rst = ev->unread > 0 ? -1 : 0;
+        return 1;
+    case SHARE_SOLE:
+        break;
+    }
+    if (norst_cfg.mode == MODE_LOG) {
+        ev->action = ACT_LOG_ONLY;
+        ev->rst = ev->unread > 0;
+        return 1;
+    }
+
+    ev->action = ACT_DRAIN;
+    return 1;
+}
+
+long linger_deadline(void)
+{
+    return monotonic_ms() + norst_cfg.linger_ms;
+}
+
+/* act: linger on every socket the decision gave to us, together. */
+void close_path_act(struct close_event *evs, int count, long deadline_ms)
+{
+    drain_sockets(evs, count, deadline_ms, norst_cfg.max_bytes);
+    for (int i = 0; i < count; i++) {
+        if (evs[i].action != ACT_DRAIN)
+            continue;
+        evs[i].unread_at_close = unread_bytes(evs[i].fd);
+        evs[i].rst = evs[i].unread_at_close > 0;
+    }
+}
+
+void close_path_end(struct close_event *ev)
+{
+    /* In "always" mode most closes had nothing to save; report the ones that
+     * discarded bytes (would have been TCPAbortOnData) or still reset. */
+    if (ev->unread > 0 || ev->drained > 0 || ev->rst != 0)
+        log_event(ev);
+}
+
+void batch_offer(struct close_batch *b, int fd)
+{
+    if (close_path_begin(fd, b->path, b->caller, &b->evs[b->count]) &&
+        ++b->count == BATCH_EVENTS)
+        batch_flush(b);
+}
+
+void batch_flush(struct close_batch *b)
+{
+    close_path_act(b->evs, b->count, b->deadline_ms);
+    for (int i = 0; i < b->count; i++) {
+        fdtab_forget(b->evs[i].fd);
+        real_close_fd(b->evs[i].fd);
+        close_path_end(&b->evs[i]);
+    }
+    b->count = 0;
+}

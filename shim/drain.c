@@ -1,0 +1,129 @@
+/* The graceful close: send our FIN, then read and discard until the peer's
+ * FIN, the time bound or the byte bound.
+ *
+ * Why read at all: __tcp_close() sends an RST instead of a FIN whenever the
+ * receive queue is not empty (RFC 2525 2.17), and shutdown(SHUT_WR) alone does
+ * not change that. Draining to the peer's EOF empties the queue, so the real
+ * close that follows is an orderly one.
+ *
+ * Several sockets (a range close, exit) drain together under one deadline:
+ * every FIN goes out first, then one ppoll serves them all.
+ *
+ * Raw syscalls with MSG_DONTWAIT under ppoll: the same on blocking and
+ * O_NONBLOCK sockets, never a cancellation point, errno untouched. A signal
+ * (EINTR) only makes us look at the clock and wait again. */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "norst.h"
+#include "sys.h"
+
+#define DRAIN_BATCH 64
+
+long monotonic_ms(void)
+{
+    struct timespec ts = {0, 0};
+    sys2(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void start_linger(struct close_event *ev)
+{
+    int one = 1;
+    sys2(SYS_shutdown, ev->fd, SHUT_WR);
+    /* A high SO_RCVLOWAT would keep poll quiet while bytes sit queued. */
+    sys5(SYS_setsockopt, ev->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof one);
+    ev->outcome = OUT_TIME_BOUND;
+}
+
+/* Discard what is queued now. Returns 1 when this socket is finished. */
+static int discard_queued(struct close_event *ev, unsigned long long max_bytes)
+{
+    for (;;) {
+        size_t want = INT_MAX;
+        if (max_bytes) {
+            if (ev->drained >= max_bytes) {
+                ev->outcome = OUT_BYTE_BOUND;
+                return 1;
+            }
+            if (max_bytes - ev->drained < want)
+                want = (size_t)(max_bytes - ev->drained);
+        }
+        /* MSG_TRUNC on a TCP socket discards without copying to user space. */
+        long n = raw_syscall6(SYS_recvfrom, ev->fd, 0, (long)want,
+                              MSG_TRUNC | MSG_DONTWAIT, 0, 0);
+        if (n > 0) {
+            ev->drained += (unsigned long long)n;
+            continue;
+        }
+        if (n == -EINTR)
+            continue;
+        if (n == -EAGAIN)
+            return 0;
+        if (n == 0) {
+            ev->outcome = OUT_PEER_EOF;
+        } else {
+            ev->outcome = n == -ECONNRESET ? OUT_PEER_RESET : OUT_ERROR;
+            ev->drain_errno = (int)-n;
+        }
+        return 1;
+    }
+}
+
+static void drain_batch(struct close_event **batch, int count, long start,
+                        long deadline_ms, unsigned long long max_bytes)
+{
+    struct pollfd pfds[DRAIN_BATCH];
+    struct close_event *waiting[DRAIN_BATCH];
+
+    for (;;) {
+        int nwait = 0;
+        for (int i = 0; i < count; i++) {
+            if (!batch[i])
+                continue;
+            if (discard_queued(batch[i], max_bytes)) {
+                batch[i]->elapsed_ms = monotonic_ms() - start;
+                batch[i] = NULL;
+                continue;
+            }
+            pfds[nwait] = (struct pollfd){.fd = batch[i]->fd, .events = POLLIN | POLLRDHUP};
+            waiting[nwait++] = batch[i];
+        }
+        long left = deadline_ms - monotonic_ms();
+        if (nwait == 0)
+            return;
+        if (left <= 0) {
+            for (int i = 0; i < nwait; i++)
+                waiting[i]->elapsed_ms = monotonic_ms() - start;
+            return;
+        }
+        struct timespec ts = {left / 1000, (left % 1000) * 1000000L};
+        sys5(SYS_ppoll, pfds, nwait, &ts, NULL, 0);
+    }
+}
+
+void drain_sockets(struct close_event *evs, int count, long deadline_ms,
+                   unsigned long long max_bytes)
+{
+    long start = monotonic_ms();
+    struct close_event *batch[DRAIN_BATCH];
+    int n = 0;
+
+    for (int i = 0; i < count; i++)
+        if (evs[i].action == ACT_DRAIN)
+            start_linger(&evs[i]);
+    for (int i = 0; i < count; i++) {
+        if (evs[i].action != ACT_DRAIN)
+            continue;
+        batch[n++] = &evs[i];
+        if (n == DRAIN_BATCH) {
+            drain_batch(batch, n, start, deadline_ms, max_bytes);
+            n = 0;
+        }
+    }
+    if (n)
+        drain_batch(batch, n, start, deadline_ms, max_bytes);
+}

@@ -1,0 +1,110 @@
+/* close_range() and closefrom(): many fds at once, possibly many sockets.
+ *
+ * Each open fd in the range goes through the usual decision; the sockets to
+ * linger on drain together, then the range is closed around the shim's own
+ * fds. closefrom (glibc 2.34+) calls the hidden __close_range, so it needs its
+ * own hook; on an older libc neither symbol exists and nothing refers to
+ * these definitions. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <unistd.h>
+
+#include "fdwalk.h"
+#include "internal_fd.h"
+#include "norst.h"
+#include "sys.h"
+
+static long offer_fd(int dirfd, const char *name, long fd, void *ctx)
+{
+    struct close_batch *batch = ctx;
+    (void)name;
+    if (fd != dirfd && (unsigned long)fd >= batch->first && (unsigned long)fd <= batch->last &&
+        !internal_fd_is((int)fd))
+        batch_offer(batch, (int)fd);
+    return 0;
+}
+
+/* Give every open fd in [first, last] the close decision; the sockets that
+ * had an event are closed here, the caller closes the rest. */
+static void close_sockets_in_range(unsigned first, unsigned last,
+                                   enum close_path_kind path, const void *caller)
+{
+    struct close_batch batch = {.count = 0};
+
+    if (!norst_ready || norst_cfg.mode == MODE_OFF)
+        return;
+    batch.path = path;
+    batch.caller = caller;
+    batch.first = first;
+    batch.last = last;
+    batch.deadline_ms = linger_deadline();
+    fdwalk_path("/proc/self/fd", offer_fd, &batch);
+    if (batch.count)
+        batch_flush(&batch);
+}
+
+static long real_close_range_call(unsigned first, unsigned last, int flags)
+{
+    if (real.close_range)
+        return real.close_range(first, last, flags) == 0 ? 0 : -errno;
+    return sys3(SYS_close_range, first, last, flags);
+}
+
+/* The real range close, stepping over the shim's own fds. Returns 0 or
+ * -errno of the first failing piece. */
+static long close_range_around_internal(unsigned first, unsigned last, int flags)
+{
+    for (;;) {
+        int internal = internal_fd_lowest_in(first, last);
+        if (internal < 0)
+            return real_close_range_call(first, last, flags);
+        if ((unsigned)internal > first) {
+            long ret = real_close_range_call(first, (unsigned)internal - 1, flags);
+            if (ret < 0)
+                return ret;
+        }
+        if ((unsigned)internal == last)
+            return 0;
+        first = (unsigned)internal + 1;
+    }
+}
+
+long close_range_hooked(unsigned first, unsigned last, int flags,
+                        enum close_path_kind path, const void *caller)
+{
+    if (first > last || (flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)))
+        return real_close_range_call(first, last, flags); /* its own EINVAL */
+    if (!(flags & CLOSE_RANGE_CLOEXEC)) {
+        close_sockets_in_range(first, last, path, caller);
+        fdtab_forget_range(first, last);
+    }
+    return close_range_around_internal(first, last, flags);
+}
+
+NORST_API int close_range(unsigned first, unsigned last, int flags)
+{
+    long ret = close_range_hooked(first, last, flags, PATH_CLOSE_RANGE, RETURN_ADDRESS());
+    if (ret < 0) {
+        errno = (int)-ret;
+        return -1;
+    }
+    return 0;
+}
+
+static long close_from(int dirfd, const char *name, long fd, void *ctx)
+{
+    (void)name;
+    if (fd != dirfd && fd >= *(int *)ctx && !internal_fd_is((int)fd))
+        real_close_fd((int)fd);
+    return 0;
+}
+
+NORST_API void closefrom(int lowfd)
+{
+    if (lowfd < 0)
+        lowfd = 0;
+    long ret = close_range_hooked((unsigned)lowfd, ~0U, 0, PATH_CLOSEFROM, RETURN_ADDRESS());
+    if (ret == -ENOSYS) /* kernel before 5.9: walk /proc/self/fd as glibc does */
+        fdwalk_path("/proc/self/fd", close_from, &lowfd);
+}

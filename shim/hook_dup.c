@@ -1,0 +1,95 @@
+/* dup2/dup3 close their target inside the kernel; dup and fcntl(F_DUPFD)
+ * make a second reference that the sharing check must know about. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <unistd.h>
+
+#include "internal_fd.h"
+#include "norst.h"
+#include "sys.h"
+
+static int (*real_dup)(int);
+static int (*real_fcntl)(int, int, ...);
+
+/* The implicit close of newfd, treated like close(newfd). dup2 with a bad
+ * oldfd fails without closing newfd, so newfd is only touched once oldfd is
+ * known to be open. */
+static int dup_over(int oldfd, int newfd, int flags, enum close_path_kind path,
+                    const void *caller)
+{
+    struct close_event ev;
+    int recorded = 0, ret;
+
+    if (oldfd != newfd && newfd >= 0 && sys2(SYS_fcntl, oldfd, F_GETFD) >= 0) {
+        /* The application wants this number: our fd moves out of its way. */
+        if (internal_fd_is(newfd) && internal_fd_evacuate((unsigned)newfd, (unsigned)newfd) < 0) {
+            errno = EBUSY;
+            return -1;
+        }
+        recorded = close_path_begin(newfd, path, caller, &ev);
+        if (recorded)
+            close_path_act(&ev, 1, linger_deadline());
+    }
+    if (!real.dup2)
+        real_resolve(); /* only before our constructor: not a signal path */
+    if (path == PATH_DUP2)
+        ret = real.dup2(oldfd, newfd);
+    else
+        ret = real.dup3(oldfd, newfd, flags);
+    if (ret >= 0 && oldfd != newfd)
+        fdtab_duped(oldfd, newfd);
+    if (recorded)
+        close_path_end(&ev);
+    return ret;
+}
+
+NORST_API int dup2(int oldfd, int newfd)
+{
+    return dup_over(oldfd, newfd, 0, PATH_DUP2, RETURN_ADDRESS());
+}
+
+NORST_API int dup3(int oldfd, int newfd, int flags)
+{
+    return dup_over(oldfd, newfd, flags, PATH_DUP3, RETURN_ADDRESS());
+}
+
+NORST_API int dup(int oldfd)
+{
+    if (!real_dup)
+        real_dup = (int (*)(int))real_lookup("dup");
+    int newfd = real_dup(oldfd);
+    if (newfd >= 0)
+        fdtab_duped(oldfd, newfd);
+    return newfd;
+}
+
+/* fcntl's third argument is an int or a pointer; passing it on as a pointer
+ * is what glibc's own wrappers do on every ABI we build for. */
+static int fcntl_hooked(int fd, int cmd, void *arg)
+{
+    if (!real_fcntl)
+        real_fcntl = (int (*)(int, int, ...))real_lookup("fcntl");
+    int ret = real_fcntl(fd, cmd, arg);
+    if (ret >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+        fdtab_duped(fd, ret);
+    return ret;
+}
+
+NORST_API int fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    return fcntl_hooked(fd, cmd, arg);
+}
+
+NORST_API int fcntl64(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    return fcntl_hooked(fd, cmd, arg);
+}

@@ -1,0 +1,77 @@
+/* Every way libc starts another process that inherits our fds. After any of
+ * them, each fd open now may be held elsewhere, so the sharing check stops
+ * trusting its table for them (fork itself is caught by pthread_atfork in
+ * init.c). exec* is hooked for vfork children: they share our memory, so the
+ * mark lands in the parent too. */
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "norst.h"
+
+#define LOOKUP(fn) \
+    static __typeof__(fn) *real_fn; \
+    if (!real_fn) \
+        real_fn = (__typeof__(fn) *)real_lookup(#fn); \
+    fdtab_spawned()
+
+NORST_API int posix_spawn(pid_t *pid, const char *path,
+                          const posix_spawn_file_actions_t *actions,
+                          const posix_spawnattr_t *attr, char *const argv[],
+                          char *const envp[])
+{
+    LOOKUP(posix_spawn);
+    return real_fn(pid, path, actions, attr, argv, envp);
+}
+
+NORST_API int posix_spawnp(pid_t *pid, const char *file,
+                           const posix_spawn_file_actions_t *actions,
+                           const posix_spawnattr_t *attr, char *const argv[],
+                           char *const envp[])
+{
+    LOOKUP(posix_spawnp);
+    return real_fn(pid, file, actions, attr, argv, envp);
+}
+
+NORST_API int system(const char *command)
+{
+    LOOKUP(system);
+    return real_fn(command);
+}
+
+NORST_API FILE *popen(const char *command, const char *type)
+{
+    LOOKUP(popen);
+    return real_fn(command, type);
+}
+
+NORST_API int execve(const char *path, char *const argv[], char *const envp[])
+{
+    LOOKUP(execve);
+    return real_fn(path, argv, envp);
+}
+
+NORST_API int execv(const char *path, char *const argv[])
+{
+    LOOKUP(execv);
+    return real_fn(path, argv);
+}
+
+NORST_API int execvp(const char *file, char *const argv[])
+{
+    LOOKUP(execvp);
+    return real_fn(file, argv);
+}
+
+NORST_API int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+    LOOKUP(execvpe);
+    return real_fn(file, argv, envp);
+}
+
+NORST_API int fexecve(int fd, char *const argv[], char *const envp[])
+{
+    LOOKUP(fexecve);
+    return real_fn(fd, argv, envp);
+}

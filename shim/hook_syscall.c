@@ -1,0 +1,43 @@
+/* syscall(SYS_close, fd) and syscall(SYS_close_range, ...): some event-loop
+ * libraries close every fd this way to avoid the cancellation point, so a
+ * close hook alone never sees their sockets. Every other number goes to
+ * libc's syscall() untouched, with all six argument registers. */
+#include <errno.h>
+#include <stdarg.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "norst.h"
+#include "sys.h"
+
+NORST_API long syscall(long number, ...)
+{
+    va_list ap;
+    long a[6];
+    va_start(ap, number);
+    for (int i = 0; i < 6; i++)
+        a[i] = va_arg(ap, long);
+    va_end(ap);
+
+    if (number == SYS_close)
+        return close_one((int)a[0], PATH_SYSCALL_CLOSE, RETURN_ADDRESS());
+#ifdef SYS_close_range
+    if (number == SYS_close_range) {
+        long ret = close_range_hooked((unsigned)a[0], (unsigned)a[1], (int)a[2],
+                                      PATH_SYSCALL_CLOSE_RANGE, RETURN_ADDRESS());
+        if (ret < 0) {
+            errno = (int)-ret;
+            return -1;
+        }
+        return 0;
+    }
+#endif
+    if (real.syscall)
+        return real.syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+    long ret = raw_syscall6(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+    if (ret < 0 && ret > -4096) {
+        errno = (int)-ret;
+        return -1;
+    }
+    return ret;
+}

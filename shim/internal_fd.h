@@ -1,0 +1,17 @@
+/* The shim's own fds (the log sink). The application never sees them: a
+ * close() of one fails with EBADF as if it were not open, a range close steps
+ * over it, and a dup2() onto its number first moves it out of the way. */
+#ifndef NORST_INTERNAL_FD_H
+#define NORST_INTERNAL_FD_H
+
+/* Returns a slot number for internal_fd_get, or -1 if the table is full. */
+int internal_fd_add(int fd);
+int internal_fd_get(int slot);
+int internal_fd_is(int fd);
+/* Move any internal fd out of [first, last]; returns 0, or -1 if one could not
+ * be moved (then the caller must leave it alone). */
+int internal_fd_evacuate(unsigned first, unsigned last);
+/* The lowest internal fd in [first, last], or -1. */
+int internal_fd_lowest_in(unsigned first, unsigned last);
+
+#endif

@@ -1,0 +1,238 @@
+/* Event log: one line per event, built on the stack and written with one
+ * write() (O_APPEND for files), so lines from threads and forked children
+ * never interleave and the path stays async-signal-safe.
+ *
+ * The sink fd is the shim's own: it is opened once at load (so a daemon that
+ * later drops privileges or chroots keeps logging), moved to a high number,
+ * and hidden from the application by internal_fd.c. */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "internal_fd.h"
+#include "norst.h"
+#include "sys.h"
+
+static int log_slot = -1; /* internal_fd slot of a file or syslog sink */
+
+void warn_stderr(const char *line)
+{
+    char buf[600];
+    struct fmtbuf b = {buf, 0, sizeof buf - 1};
+    fmt_str(&b, line);
+    buf[b.len++] = '\n';
+    sys3(SYS_write, 2, buf, b.len);
+}
+
+/* Park a sink fd far from the low numbers the application hands out. */
+static int move_high(int fd)
+{
+    struct rlimit rl;
+    long floor = 512;
+    if (sys2(SYS_getrlimit, RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (long)rl.rlim_cur - 16 < floor)
+        floor = (long)rl.rlim_cur - 16;
+    if (floor <= fd)
+        return fd;
+    long high = sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, floor);
+    if (high < 0)
+        return fd;
+    sys1(SYS_close, fd);
+    return (int)high;
+}
+
+static int open_syslog_socket(void)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
+    long fd = sys3(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (sys3(SYS_connect, fd, &sun, sizeof sun) < 0) {
+        sys1(SYS_close, fd);
+        return -1;
+    }
+    return (int)fd;
+}
+
+void log_open(const char *target)
+{
+    char line[600];
+    struct fmtbuf b = {line, 0, sizeof line};
+    int fd;
+
+    if (!target || !*target)
+        return;
+    if (strcmp(target, "stderr") == 0) {
+        norst_cfg.log_sink = LOG_STDERR;
+        return;
+    }
+    if (strcmp(target, "syslog") == 0) {
+        fd = open_syslog_socket();
+        if (fd < 0) {
+            warn_stderr("libnorst: NORST_LOG=syslog: cannot connect to /dev/log; logging disabled");
+            return;
+        }
+        norst_cfg.log_sink = LOG_SYSLOG;
+    } else {
+        /* O_NOFOLLOW: a symlink planted at the path is refused, not followed. */
+        fd = (int)sys4(SYS_openat, AT_FDCWD, target,
+                       O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+                       0600);
+        if (fd < 0) {
+            fmt_str(&b, "libnorst: NORST_LOG=");
+            fmt_json_str(&b, target);
+            fmt_str(&b, ": cannot open for appending (errno ");
+            fmt_ulong(&b, (unsigned long long)-fd);
+            fmt_str(&b, "); logging disabled");
+            warn_stderr(line);
+            return;
+        }
+        norst_cfg.log_sink = LOG_FILE;
+    }
+    log_slot = internal_fd_add(move_high(fd));
+}
+
+static void log_write(const char *buf, size_t len)
+{
+    int fd = norst_cfg.log_sink == LOG_STDERR ? 2 : internal_fd_get(log_slot);
+    if (fd < 0)
+        return;
+    sys3(norst_cfg.log_sink == LOG_SYSLOG ? SYS_sendto : SYS_write, fd, buf, len);
+}
+
+void log_text(const char *text)
+{
+    char buf[1024];
+    struct fmtbuf b = {buf, 0, sizeof buf - 1};
+    if (norst_cfg.log_sink == LOG_NONE)
+        return;
+    if (norst_cfg.log_sink == LOG_SYSLOG)
+        fmt_str(&b, "<28>libnorst: "); /* LOG_DAEMON | LOG_WARNING */
+    fmt_str(&b, text);
+    buf[b.len++] = '\n';
+    log_write(buf, b.len);
+}
+
+static const char *action_name(enum action a)
+{
+    switch (a) {
+    case ACT_DRAIN: return "drain";
+    case ACT_SKIP_SHARED: return "skip-shared";
+    case ACT_SKIP_ABORT: return "skip-abort";
+    case ACT_LOG_ONLY: return "log-only";
+    case ACT_NONE: break;
+    }
+    return "none";
+}
+
+static const char *outcome_name(enum outcome o)
+{
+    switch (o) {
+    case OUT_PEER_EOF: return "peer-eof";
+    case OUT_TIME_BOUND: return "time-bound";
+    case OUT_BYTE_BOUND: return "byte-bound";
+    case OUT_PEER_RESET: return "peer-reset";
+    case OUT_ERROR: return "error";
+    case OUT_CLEAN: break;
+    }
+    return "clean";
+}
+
+static void text_event(struct fmtbuf *b, const struct close_event *ev)
+{
+    fmt_str(b, "libnorst: ");
+    fmt_utc_time(b);
+    fmt_str(b, " pid=");
+    fmt_ulong(b, (unsigned long long)sys0(SYS_getpid));
+    fmt_str(b, " fd=");
+    fmt_long(b, ev->fd);
+    fmt_str(b, " path=");
+    fmt_str(b, close_path_name(ev->path));
+    fmt_str(b, " local=");
+    fmt_addr(b, &ev->local);
+    fmt_str(b, " peer=");
+    fmt_addr(b, &ev->peer);
+    fmt_str(b, " unread=");
+    fmt_long(b, ev->unread);
+    fmt_str(b, " action=");
+    fmt_str(b, action_name(ev->action));
+    fmt_str(b, " outcome=");
+    fmt_str(b, outcome_name(ev->outcome));
+    fmt_str(b, " drained=");
+    fmt_ulong(b, ev->drained);
+    fmt_str(b, " ms=");
+    fmt_long(b, ev->elapsed_ms);
+    fmt_str(b, ev->rst > 0 ? " rst=sent" : ev->rst < 0 ? " rst=possible" : " rst=none");
+    if (ev->action == ACT_SKIP_SHARED) {
+        fmt_str(b, " shared=");
+        fmt_str(b, ev->share_reason);
+        if (ev->holder_pid > 0) {
+            fmt_str(b, " holder=");
+            fmt_long(b, ev->holder_pid);
+        }
+    }
+}
+
+static void json_addr(struct fmtbuf *b, const char *key, const struct sockaddr_storage *ss)
+{
+    char addr[64];
+    struct fmtbuf a = {addr, 0, sizeof addr};
+    fmt_addr(&a, ss);
+    fmt_str(b, key);
+    fmt_json_str(b, addr);
+}
+
+static void json_event(struct fmtbuf *b, const struct close_event *ev)
+{
+    char time[40];
+    struct fmtbuf t = {time, 0, sizeof time};
+    fmt_utc_time(&t);
+    fmt_str(b, "{\"time\":\"");
+    fmt_str(b, time);
+    fmt_str(b, "\",\"pid\":");
+    fmt_ulong(b, (unsigned long long)sys0(SYS_getpid));
+    fmt_str(b, ",\"fd\":");
+    fmt_long(b, ev->fd);
+    fmt_str(b, ",\"path\":\"");
+    fmt_str(b, close_path_name(ev->path));
+    fmt_str(b, "\"");
+    json_addr(b, ",\"local\":", &ev->local);
+    json_addr(b, ",\"peer\":", &ev->peer);
+    fmt_str(b, ",\"unread\":");
+    fmt_long(b, ev->unread);
+    fmt_str(b, ",\"action\":\"");
+    fmt_str(b, action_name(ev->action));
+    fmt_str(b, "\",\"outcome\":\"");
+    fmt_str(b, outcome_name(ev->outcome));
+    fmt_str(b, "\",\"drained\":");
+    fmt_ulong(b, ev->drained);
+    fmt_str(b, ",\"elapsed_ms\":");
+    fmt_long(b, ev->elapsed_ms);
+    fmt_str(b, ",\"rst\":");
+    fmt_str(b, ev->rst > 0 ? "true" : ev->rst < 0 ? "null" : "false");
+    if (ev->action == ACT_SKIP_SHARED) {
+        fmt_str(b, ",\"shared\":\"");
+        fmt_str(b, ev->share_reason);
+        fmt_str(b, "\",\"holder\":");
+        fmt_long(b, ev->holder_pid);
+    }
+    fmt_str(b, "}");
+}
+
+void log_event(const struct close_event *ev)
+{
+    char buf[1024];
+    struct fmtbuf b = {buf, 0, sizeof buf - 1};
+    if (norst_cfg.log_sink == LOG_NONE)
+        return;
+    if (norst_cfg.log_sink == LOG_SYSLOG)
+        fmt_str(&b, "<28>");
+    if (norst_cfg.log_json)
+        json_event(&b, ev);
+    else
+        text_event(&b, ev);
+    buf[b.len++] = '\n';
+    log_write(buf, b.len);
+}

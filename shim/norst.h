@@ -1,0 +1,169 @@
+/* libnorst internals: one header for the pieces of the close path.
+ *
+ *   hook_*.c   the interposed libc entry points; each one calls
+ *   close_path.c   classify -> decide -> act, in one place;
+ *   classify.c     what the fd is and what closing it would do;
+ *   sharing.c      whether another fd or process still holds the socket;
+ *   drain.c        FIN, then read-and-discard to the peer's EOF or a bound;
+ *   log.c          one line per event, written with a single write().
+ */
+#ifndef NORST_H
+#define NORST_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#define NORST_API __attribute__((visibility("default")))
+#define RETURN_ADDRESS() __builtin_extract_return_addr(__builtin_return_address(0))
+
+/* ---- configuration (config.c) ---- */
+enum norst_mode { MODE_DRAIN, MODE_ALWAYS, MODE_LOG, MODE_OFF };
+enum log_sink { LOG_NONE, LOG_STDERR, LOG_SYSLOG, LOG_FILE };
+
+struct norst_config {
+    enum norst_mode mode;
+    long linger_ms;            /* total drain bound per socket */
+    unsigned long long max_bytes; /* discard bound; 0 = none */
+    enum log_sink log_sink;
+    int log_json;
+    int stats;
+};
+extern struct norst_config norst_cfg;
+void config_load(void);
+
+/* ---- real libc entry points (real.c) ---- */
+struct real_fns {
+    int (*close)(int);
+    int (*fclose)(void *);
+    int (*dup2)(int, int);
+    int (*dup3)(int, int, int);
+    int (*close_range)(unsigned, unsigned, int);
+    void (*closefrom)(int);
+    long (*syscall)(long, ...);
+};
+extern struct real_fns real;
+void real_resolve(void);
+void *real_lookup(const char *name);
+
+/* set once config, log and symbols are ready; hooks pass through before */
+extern int norst_ready;
+void norst_init(void);
+
+/* ---- what a close looks like (classify.c) ---- */
+enum fd_kind {
+    KIND_OTHER,      /* not a socket, not TCP, or MPTCP: never ours */
+    KIND_LISTEN,     /* listening TCP socket */
+    KIND_IDLE,       /* TCP socket whose close sends no RST and needs no linger */
+    KIND_CONNECTED,  /* connected TCP socket the close path may act on */
+};
+
+enum close_path_kind {
+    PATH_CLOSE, PATH___CLOSE, PATH_FCLOSE, PATH_DUP2, PATH_DUP3,
+    PATH_CLOSE_RANGE, PATH_CLOSEFROM, PATH_SYSCALL_CLOSE,
+    PATH_SYSCALL_CLOSE_RANGE, PATH_EXIT,
+};
+const char *close_path_name(enum close_path_kind path);
+
+enum action { ACT_NONE, ACT_DRAIN, ACT_SKIP_SHARED, ACT_SKIP_ABORT, ACT_LOG_ONLY };
+enum outcome {
+    OUT_CLEAN,       /* no RST: nothing unread at the real close */
+    OUT_PEER_EOF,    /* drained to the peer's FIN */
+    OUT_TIME_BOUND,  /* NORST_LINGER_MS ran out */
+    OUT_BYTE_BOUND,  /* NORST_MAX_BYTES ran out */
+    OUT_PEER_RESET,  /* the peer reset during the drain */
+    OUT_ERROR,       /* shutdown/recv failed otherwise */
+};
+
+struct close_event {
+    int fd;
+    enum close_path_kind path;
+    const void *caller;
+    struct sockaddr_storage local, peer;
+    int tcp_state;
+    long unread;            /* bytes unread when the app asked to close */
+    long unread_at_close;   /* bytes unread when the real close ran */
+    int rst;                /* 1: this close sends an RST, 0: it does not, -1: may */
+    enum action action;
+    enum outcome outcome;
+    unsigned long long drained;
+    long elapsed_ms;
+    int drain_errno;
+    int holder_pid;         /* ACT_SKIP_SHARED: who else holds it (0: unknown) */
+    const char *share_reason;
+};
+
+struct tcp_probe {
+    enum fd_kind kind;
+    long unread;    /* FIONREAD, plus a pending urgent byte */
+    int tcp_state;  /* tcpi_state, when asked for */
+};
+void classify(int fd, int want_state, struct tcp_probe *out);
+long unread_bytes(int fd);
+
+/* ---- the decision (close_path.c) ---- */
+/* classify + decide, before the real close. Returns 1 when an event was
+ * recorded in *ev: then close_path_act (drains the events whose action is
+ * ACT_DRAIN, all under one deadline), the real close, close_path_end. */
+int close_path_begin(int fd, enum close_path_kind path, const void *caller,
+                     struct close_event *ev);
+void close_path_act(struct close_event *evs, int count, long deadline_ms);
+void close_path_end(struct close_event *ev);
+long linger_deadline(void);
+
+/* Many fds at once (a range close, exit): offer each one; the sockets to act
+ * on are drained in groups under the batch's one deadline, then closed. */
+#define BATCH_EVENTS 16
+struct close_batch {
+    struct close_event evs[BATCH_EVENTS];
+    int count;
+    long deadline_ms;
+    const void *caller;
+    enum close_path_kind path;
+    unsigned first, last; /* the range, for range closes */
+};
+void batch_offer(struct close_batch *b, int fd);
+void batch_flush(struct close_batch *b);
+
+/* hook_close.c: the whole close of one fd, and the bare real close */
+int close_one(int fd, enum close_path_kind path, const void *caller);
+int real_close_fd(int fd);
+/* hook_close_range.c: returns 0 or -errno */
+long close_range_hooked(unsigned first, unsigned last, int flags,
+                        enum close_path_kind path, const void *caller);
+
+/* ---- sharing (sharing.c) ---- */
+enum share_verdict { SHARE_SOLE, SHARE_SHARED, SHARE_UNKNOWN };
+void fdtab_init(void);
+void fdtab_created(int fd);
+void fdtab_duped(int oldfd, int newfd);
+void fdtab_given(int fd);
+void fdtab_forget(int fd);
+void fdtab_forget_range(unsigned first, unsigned last);
+void fdtab_spawned(void);
+enum share_verdict sharing_check(int fd, int *holder_pid, const char **why);
+
+/* ---- the drain (drain.c) ---- */
+/* FIN, then discard on every event's socket together, until each peer's EOF,
+ * its byte bound, or the shared deadline (CLOCK_MONOTONIC ms). */
+void drain_sockets(struct close_event *evs, int count, long deadline_ms,
+                   unsigned long long max_bytes);
+long monotonic_ms(void);
+
+/* ---- logging (log.c) ---- */
+void log_open(const char *target);
+void log_event(const struct close_event *ev);
+void log_text(const char *line);   /* a ready-made line, newline added */
+void warn_stderr(const char *line);
+
+/* ---- async-signal-safe formatting (fmt.c) ---- */
+struct fmtbuf { char *buf; size_t len, cap; };
+void fmt_str(struct fmtbuf *b, const char *s);
+void fmt_ulong(struct fmtbuf *b, unsigned long long v);
+void fmt_long(struct fmtbuf *b, long long v);
+void fmt_hex(struct fmtbuf *b, unsigned long long v);
+void fmt_addr(struct fmtbuf *b, const struct sockaddr_storage *ss);
+void fmt_utc_time(struct fmtbuf *b);
+void fmt_json_str(struct fmtbuf *b, const char *s);
+
+#endif

@@ -1,0 +1,146 @@
+/* A scriptable TCP server for the tests: it listens, then runs its steps in
+ * order on one accepted connection, printing what each close returned.
+ *
+ * usage: closer [-6] PORT STEP...
+ *   accept        accept the connection
+ *   queued:N      wait until N bytes are queued unread (FIONREAD)
+ *   read:N        read exactly N bytes
+ *   write:N       write N bytes of the test pattern
+ *   sleep:MS      sleep
+ *   nonblock      set O_NONBLOCK on the connection
+ *   linger0       SO_LINGER {1, 0}
+ *   close         close(); prints "close=RET errno=NAME ms=ELAPSED"
+ *   fclose        fclose(fdopen()); prints "fclose=RET errno=NAME ms=ELAPSED"
+ *   exit          return from main with the connection open
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "../../tools/demo.h"
+
+static unsigned char pattern_byte(size_t i)
+{
+    return (unsigned char)((i * 7 + i / 251) & 0xff);
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static const char *errno_name(int e)
+{
+    switch (e) {
+    case 0: return "0";
+    case EBADF: return "EBADF";
+    case EINTR: return "EINTR";
+    case EIO: return "EIO";
+    default: return strerror(e);
+    }
+}
+
+/* errno is set to 77 before each close: a successful close leaves it so. */
+static void report(const char *what, int ret, int err, long start)
+{
+    printf("%s=%d errno=%s ms=%ld\n", what, ret, err == 77 ? "unchanged" : errno_name(err),
+           now_ms() - start);
+    fflush(stdout);
+}
+
+static void write_pattern(int fd, size_t len)
+{
+    unsigned char buf[65536];
+    for (size_t off = 0; off < len;) {
+        size_t n = len - off < sizeof buf ? len - off : sizeof buf;
+        for (size_t i = 0; i < n; i++)
+            buf[i] = pattern_byte(off + i);
+        ssize_t w = send(fd, buf, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EAGAIN) {
+            usleep(1000);
+            continue;
+        }
+        if (w < 0) {
+            printf("write failed: %s\n", strerror(errno));
+            return;
+        }
+        off += (size_t)w;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int family = 4, argi = 1, conn = -1;
+    if (argc > 1 && strcmp(argv[1], "-6") == 0) {
+        family = 6;
+        argi++;
+    }
+    if (argi >= argc) {
+        fprintf(stderr, "usage: closer [-6] PORT STEP...\n");
+        return 2;
+    }
+    int port = atoi(argv[argi++]);
+    int listener = demo_listen(family, port);
+    demo_ready(port);
+
+    for (; argi < argc; argi++) {
+        const char *step = argv[argi];
+        const char *colon = strchr(step, ':');
+        long arg = colon ? atol(colon + 1) : 0;
+        long start = now_ms();
+
+        if (strcmp(step, "accept") == 0) {
+            conn = accept(listener, NULL, NULL);
+            if (conn < 0)
+                die("accept");
+        } else if (strncmp(step, "queued:", 7) == 0) {
+            int queued = 0;
+            while (ioctl(conn, FIONREAD, &queued) == 0 && queued < arg && now_ms() - start < 5000)
+                usleep(1000);
+        } else if (strncmp(step, "read:", 5) == 0) {
+            char buf[65536];
+            for (long got = 0; got < arg;) {
+                long want = arg - got < (long)sizeof buf ? arg - got : (long)sizeof buf;
+                ssize_t n = recv(conn, buf, (size_t)want, 0);
+                if (n < 0 && errno == EAGAIN) {
+                    usleep(1000);
+                    continue;
+                }
+                if (n <= 0)
+                    break;
+                got += n;
+            }
+        } else if (strncmp(step, "write:", 6) == 0) {
+            write_pattern(conn, (size_t)arg);
+        } else if (strncmp(step, "sleep:", 6) == 0) {
+            usleep((useconds_t)arg * 1000);
+        } else if (strcmp(step, "nonblock") == 0) {
+            fcntl(conn, F_SETFL, fcntl(conn, F_GETFL) | O_NONBLOCK);
+        } else if (strcmp(step, "linger0") == 0) {
+            struct linger lg = {1, 0};
+            setsockopt(conn, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        } else if (strcmp(step, "close") == 0) {
+            errno = 77;
+            int ret = close(conn);
+            report("close", ret, errno, start);
+        } else if (strcmp(step, "fclose") == 0) {
+            FILE *stream = fdopen(conn, "r+");
+            errno = 77;
+            int ret = fclose(stream);
+            report("fclose", ret, errno, start);
+        } else if (strcmp(step, "exit") == 0) {
+            return 0;
+        } else {
+            fprintf(stderr, "closer: unknown step %s\n", step);
+            return 2;
+        }
+    }
+    close(listener);
+    return 0;
+}

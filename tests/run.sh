@@ -1,0 +1,36 @@
+#!/bin/sh
+# Runs every test program, each in a network namespace of its own, so the
+# kernel's TCP counters it reads are its own. Prints the cases and ends with
+# "N passed, N failed"; exits non-zero if anything failed.
+build=${1:-build}
+cd "$build" || exit 2
+
+if unshare -rn true 2>/dev/null; then
+    ns="unshare -rn"
+elif unshare -n true 2>/dev/null; then
+    ns="unshare -n"
+else
+    echo "tests need network namespaces (unshare -rn or, as root, unshare -n)" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+passed=0
+failed=0
+for test in tests/t_*; do
+    [ -x "$test" ] || continue
+    name=${test#tests/}
+    out=$(timeout 300 $ns sh -c 'ip link set lo up && exec "$0"' "./$test" 2>&1)
+    status=$?
+    printf '%s\n' "$out" | sed "s|^|$name: |"
+    p=$(printf '%s\n' "$out" | grep -c '^PASS ')
+    f=$(printf '%s\n' "$out" | grep -c '^FAIL ')
+    if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "$name: FAIL (exit status $status)"
+        f=1
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
