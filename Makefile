@@ -16,11 +16,18 @@ DEMO      = $(B)/echo-server $(B)/echo-client $(B)/prime-server $(B)/prime-clien
 TESTLIB   = $(B)/tests/harness.o
 TEST_SRC  = $(wildcard tests/t_*.c)
 TESTS     = $(TEST_SRC:tests/%.c=$(B)/tests/%)
-TEST_PROGS = $(patsubst tests/progs/%.c,$(B)/tests/progs/%,$(wildcard tests/progs/*.c))
+TEST_PROGS = $(patsubst tests/progs/%.c,$(B)/tests/progs/%,$(wildcard tests/progs/*.c)) \
+             $(patsubst tests/libs/%.c,$(B)/tests/libs/%.so,$(wildcard tests/libs/*.c))
+
+# Further targets (install, benchmarks, sanitizer runs) live in mk/, one
+# fragment per concern; each may add outputs to ALL_EXTRA and CHECK_EXTRA.
+ALL_EXTRA   =
+CHECK_EXTRA =
+include $(wildcard mk/*.mk)
 
 .PHONY: all demo check clean
 .SECONDARY:
-all: $(B)/libnorst.so $(DEMO)
+all: $(B)/libnorst.so $(DEMO) $(ALL_EXTRA)
 
 $(B)/shim/%.o: shim/%.c $(wildcard shim/*.h) | $(B)/shim
 	$(CC) $(SHIM_CFLAGS) -c -o $@ $<
@@ -40,13 +47,16 @@ $(B)/tests/t_%: tests/t_%.c $(TESTLIB) tests/harness.h | $(B)/tests
 $(B)/tests/progs/%: tests/progs/%.c | $(B)/tests/progs
 	$(CC) $(PROG_CFLAGS) $(PROG_LDFLAGS) -o $@ $<
 
-$(B) $(B)/shim $(B)/tests $(B)/tests/progs:
+$(B)/tests/libs/%.so: tests/libs/%.c | $(B)/tests/libs
+	$(CC) $(BASE) -fPIC -shared $(CFLAGS) -o $@ $<
+
+$(B) $(B)/shim $(B)/tests $(B)/tests/progs $(B)/tests/libs:
 	mkdir -p $@
 
 demo: all
 	sh tools/demo.sh $(B)
 
-check: all $(TESTS) $(TEST_PROGS)
+check: all $(TESTS) $(TEST_PROGS) $(CHECK_EXTRA)
 	sh tests/run.sh $(B)
 
 clean:

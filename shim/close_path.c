@@ -58,6 +58,12 @@ int close_path_begin(int fd, enum close_path_kind path, const void *caller,
 
     /* classify */
     classify(fd, linger_all, &probe);
+    if (path != PATH_EXIT) /* exit offers every open fd; the app closed none */
+        stats_add(STAT_CLOSES);
+    if (probe.kind == KIND_OTHER)
+        return 0;
+    if (path != PATH_EXIT)
+        stats_add(STAT_TCP);
     if (probe.kind != KIND_CONNECTED || (probe.unread == 0 && !linger_all))
         return 0;
 
@@ -119,6 +125,7 @@ void close_path_end(struct close_event *ev)
 {
     /* In "always" mode most closes had nothing to save; report the ones that
      * discarded bytes (would have been TCPAbortOnData) or still reset. */
+    stats_count_event(ev);
     if (ev->unread > 0 || ev->drained > 0 || ev->rst != 0)
         log_event(ev);
 }

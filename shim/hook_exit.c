@@ -31,4 +31,5 @@ __attribute__((destructor)) static void norst_at_exit(void)
     fdwalk_path("/proc/self/fd", offer_fd, &batch);
     if (batch.count)
         batch_flush(&batch);
+    stats_report();
 }

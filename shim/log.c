@@ -109,7 +109,7 @@ void log_text(const char *text)
     if (norst_cfg.log_sink == LOG_NONE)
         return;
     if (norst_cfg.log_sink == LOG_SYSLOG)
-        fmt_str(&b, "<28>libnorst: "); /* LOG_DAEMON | LOG_WARNING */
+        fmt_str(&b, "<28>"); /* LOG_DAEMON | LOG_WARNING */
     fmt_str(&b, text);
     buf[b.len++] = '\n';
     log_write(buf, b.len);
@@ -173,6 +173,15 @@ static void text_event(struct fmtbuf *b, const struct close_event *ev)
             fmt_long(b, ev->holder_pid);
         }
     }
+    /* last, for people: where in the program the close came from */
+    fmt_str(b, ": ");
+    if (ev->path == PATH_EXIT) {
+        fmt_str(b, "at exit");
+        return;
+    }
+    fmt_str(b, close_path_name(ev->path));
+    fmt_str(b, "() from ");
+    fmt_callsite(b, ev->caller);
 }
 
 static void json_addr(struct fmtbuf *b, const char *key, const struct sockaddr_storage *ss)
@@ -217,6 +226,15 @@ static void json_event(struct fmtbuf *b, const struct close_event *ev)
         fmt_str(b, ev->share_reason);
         fmt_str(b, "\",\"holder\":");
         fmt_long(b, ev->holder_pid);
+    }
+    fmt_str(b, ",\"caller\":");
+    if (ev->caller) {
+        char site[400];
+        struct fmtbuf c = {site, 0, sizeof site};
+        fmt_callsite(&c, ev->caller);
+        fmt_json_str(b, site);
+    } else {
+        fmt_str(b, "null");
     }
     fmt_str(b, "}");
 }

@@ -165,5 +165,16 @@ void fmt_hex(struct fmtbuf *b, unsigned long long v);
 void fmt_addr(struct fmtbuf *b, const struct sockaddr_storage *ss);
 void fmt_utc_time(struct fmtbuf *b);
 void fmt_json_str(struct fmtbuf *b, const char *s);
+/* callsite.c: "symbol+0xoff in /path/object" for a return address */
+void fmt_callsite(struct fmtbuf *b, const void *caller);
+
+/* ---- NORST_STATS=1 (stats.c) ---- */
+enum stat_counter {
+    STAT_CLOSES, STAT_TCP, STAT_WOULD_RESET, STAT_DRAINED_CLEAN, STAT_BOUND_HIT,
+    STAT_SKIPPED_SHARED, STAT_COUNT
+};
+void stats_add(enum stat_counter which);
+void stats_count_event(const struct close_event *ev);
+void stats_report(void);
 
 #endif

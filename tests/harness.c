@@ -133,6 +133,22 @@ void proc_start(struct proc *p, int with_shim, const char *const *env,
         read_until_ready(p);
 }
 
+void closer_start(struct proc *p, int with_shim, const char *const *env, int family,
+                  const char *steps)
+{
+    static char words[1024];
+    const char *argv[64] = {"./tests/progs/closer"};
+    int argc = 1;
+    if (family == 6)
+        argv[argc++] = "-6";
+    argv[argc++] = "5000";
+    snprintf(words, sizeof words, "%s", steps);
+    for (char *save, *w = strtok_r(words, " ", &save); w && argc < 63; w = strtok_r(NULL, " ", &save))
+        argv[argc++] = w;
+    argv[argc] = NULL;
+    proc_start(p, with_shim, env, argv, 1);
+}
+
 static void slurp(int fd, char *buf, size_t cap)
 {
     size_t len = strlen(buf);
@@ -182,7 +198,14 @@ int run_client(const char *const *argv, char *out, size_t outlen)
 
 int peer_connect(int family, int port)
 {
+    return peer_connect_rcvbuf(family, port, 0);
+}
+
+int peer_connect_rcvbuf(int family, int port, int rcvbuf)
+{
     int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (rcvbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     struct sockaddr_in sa4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port),
@@ -248,6 +271,20 @@ struct peer_result peer_read_all(int fd, int timeout_ms)
             return r;
         }
     }
+}
+
+void exchange_run(struct exchange *x, int with_shim, const char *const *env, int family,
+                  const char *steps, size_t send_bytes)
+{
+    struct counters before;
+    counters_read(&before);
+    closer_start(&x->server, with_shim, env, family, steps);
+    int fd = peer_connect(family, 5000);
+    peer_send_pattern(fd, send_bytes);
+    x->peer = peer_read_all(fd, 5000);
+    close(fd);
+    x->server_status = proc_finish(&x->server, 5000);
+    x->delta = counters_since(&before);
 }
 
 /* ---- cases ---- */

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- kernel counters ---- */
 struct counters {
@@ -36,6 +37,10 @@ struct proc {
  * wait_ready is set. */
 void proc_start(struct proc *p, int with_shim, const char *const *env,
                 const char *const *argv, int wait_ready);
+/* Starts tests/progs/closer on port 5000 (IPv4, or IPv6 when family is 6)
+ * with its space-separated steps, e.g. "accept read:1 close". */
+void closer_start(struct proc *p, int with_shim, const char *const *env, int family,
+                  const char *steps);
 /* Waits up to timeout_ms (then kills it), collects output; returns the exit
  * status, or -1 if it had to be killed or died of a signal. */
 int proc_finish(struct proc *p, int timeout_ms);
@@ -45,6 +50,9 @@ int run_client(const char *const *argv, char *out, size_t outlen);
 
 /* ---- playing the peer ---- */
 int peer_connect(int family, int port);
+/* The same with a fixed SO_RCVBUF: a small receive window keeps the server's
+ * reply in the server's send queue until the peer reads it. */
+int peer_connect_rcvbuf(int family, int port, int rcvbuf);
 void peer_send(int fd, const void *buf, size_t len);
 void peer_send_pattern(int fd, size_t len);
 struct peer_result {
@@ -59,6 +67,19 @@ struct peer_result {
 struct peer_result peer_read_all(int fd, int timeout_ms);
 unsigned char pattern_byte(size_t i);
 long elapsed_ms_since(const struct timespec *start);
+
+/* ---- the common exchange ---- */
+/* closer runs steps (with or without the shim); the peer connects, sends
+ * send_bytes of the pattern, reads to the end; then the server's output,
+ * its exit status and the counters' change are collected. */
+struct exchange {
+    struct proc server;
+    int server_status;
+    struct peer_result peer;
+    struct counters delta;
+};
+void exchange_run(struct exchange *x, int with_shim, const char *const *env, int family,
+                  const char *steps, size_t send_bytes);
 
 /* ---- cases and checks ---- */
 void case_begin(const char *name);

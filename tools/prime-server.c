@@ -19,7 +19,8 @@ static int is_prime(uint32_t n)
     return 1;
 }
 
-static void handle_client(int client)
+/* noinline: the shim's log names this function as the closer */
+__attribute__((noinline)) static void handle_client(int client)
 {
     const char *verdict = "OK\n";
     for (int i = 0; i < 5; i++) {

@@ -11,6 +11,7 @@
  *   linger0       SO_LINGER {1, 0}
  *   close         close(); prints "close=RET errno=NAME ms=ELAPSED"
  *   fclose        fclose(fdopen()); prints "fclose=RET errno=NAME ms=ELAPSED"
+ *   itimer        SIGALRM every millisecond from now on (no SA_RESTART)
  *   exit          return from main with the connection open
  */
 #include <errno.h>
@@ -18,10 +19,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include "../../tools/demo.h"
+
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    alarms++;
+}
 
 static unsigned char pattern_byte(size_t i)
 {
@@ -49,8 +60,8 @@ static const char *errno_name(int e)
 /* errno is set to 77 before each close: a successful close leaves it so. */
 static void report(const char *what, int ret, int err, long start)
 {
-    printf("%s=%d errno=%s ms=%ld\n", what, ret, err == 77 ? "unchanged" : errno_name(err),
-           now_ms() - start);
+    printf("%s=%d errno=%s ms=%ld alarms=%d\n", what, ret, err == 77 ? "unchanged" : errno_name(err),
+           now_ms() - start, (int)alarms);
     fflush(stdout);
 }
 
@@ -134,6 +145,11 @@ int main(int argc, char **argv)
             errno = 77;
             int ret = fclose(stream);
             report("fclose", ret, errno, start);
+        } else if (strcmp(step, "itimer") == 0) {
+            struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART */
+            struct itimerval every_ms = {{0, 1000}, {0, 1000}};
+            sigaction(SIGALRM, &sa, NULL);
+            setitimer(ITIMER_REAL, &every_ms, NULL);
         } else if (strcmp(step, "exit") == 0) {
             return 0;
         } else {

@@ -1,0 +1,216 @@
+/* Names the code that closed the socket: "handle_client+0x3f in /srv/app".
+ *
+ * dladdr() would take the loader's lock and knows only dynamic symbols, so
+ * this reads /proc/self/maps to find the object mapped at the address, maps
+ * that file, and looks the address up in its .symtab (or .dynsym when
+ * stripped). Raw syscalls and a stack buffer only: it may run in a signal
+ * handler, and it runs only when an event is logged. */
+#include <elf.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "norst.h"
+#include "sys.h"
+
+#if UINTPTR_MAX == 0xffffffffffffffffULL
+typedef Elf64_Ehdr Ehdr;
+typedef Elf64_Phdr Phdr;
+typedef Elf64_Shdr Shdr;
+typedef Elf64_Sym Sym;
+#define ST_TYPE ELF64_ST_TYPE
+#else
+typedef Elf32_Ehdr Ehdr;
+typedef Elf32_Phdr Phdr;
+typedef Elf32_Shdr Shdr;
+typedef Elf32_Sym Sym;
+#define ST_TYPE ELF32_ST_TYPE
+#endif
+
+struct mapping {
+    uintptr_t start, end, offset;
+    char path[256];
+};
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+static const char *parse_hex(const char *p, uintptr_t *out)
+{
+    uintptr_t v = 0;
+    int d;
+    while ((d = hexval(*p)) >= 0) {
+        v = v << 4 | (uintptr_t)d;
+        p++;
+    }
+    *out = v;
+    return p;
+}
+
+static const char *skip_fields(const char *p, int count)
+{
+    for (int field = 0; field < count; field++) {
+        while (*p == ' ')
+            p++;
+        while (*p && *p != ' ')
+            p++;
+    }
+    while (*p == ' ')
+        p++;
+    return p;
+}
+
+/* One maps line: "start-end perms offset dev inode   path". */
+static int parse_maps_line(const char *line, uintptr_t addr, struct mapping *m)
+{
+    uintptr_t start, end, offset;
+    const char *p = parse_hex(line, &start);
+    if (*p != '-')
+        return 0;
+    p = parse_hex(p + 1, &end);
+    if (addr < start || addr >= end)
+        return 0;
+    p = parse_hex(skip_fields(p, 1), &offset); /* after perms */
+    p = skip_fields(p, 2);                       /* dev and inode */
+    if (*p != '/')
+        return 0;
+    size_t len = strlen(p);
+    if (len >= sizeof m->path)
+        return 0;
+    memcpy(m->path, p, len + 1);
+    m->start = start;
+    m->end = end;
+    m->offset = offset;
+    return 1;
+}
+
+static int find_mapping(uintptr_t addr, struct mapping *m)
+{
+    char buf[4096], line[512];
+    size_t line_len = 0;
+    long fd = sys4(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0), n;
+    int found = 0;
+    if (fd < 0)
+        return 0;
+    while (!found && (n = sys3(SYS_read, fd, buf, sizeof buf)) > 0) {
+        for (long i = 0; i < n && !found; i++) {
+            if (buf[i] != '\n') {
+                if (line_len < sizeof line - 1)
+                    line[line_len++] = buf[i];
+                continue;
+            }
+            line[line_len] = '\0';
+            found = parse_maps_line(line, addr, m);
+            line_len = 0;
+        }
+    }
+    sys1(SYS_close, fd);
+    return found;
+}
+
+/* The symbol covering vaddr in a mapped ELF image, or NULL. */
+static const char *lookup_symbol(const unsigned char *image, size_t size, uintptr_t vaddr,
+                                 uintptr_t *sym_start)
+{
+    const Ehdr *eh = (const Ehdr *)image;
+    if (eh->e_shoff == 0 || eh->e_shoff + (size_t)eh->e_shnum * sizeof(Shdr) > size)
+        return NULL;
+    const Shdr *sh = (const Shdr *)(image + eh->e_shoff);
+    for (int pass = 0; pass < 2; pass++) {
+        unsigned want = pass == 0 ? SHT_SYMTAB : SHT_DYNSYM;
+        for (unsigned i = 0; i < eh->e_shnum; i++) {
+            if (sh[i].sh_type != want || sh[i].sh_link >= eh->e_shnum)
+                continue;
+            const Shdr *strs = &sh[sh[i].sh_link];
+            if (sh[i].sh_offset + sh[i].sh_size > size || strs->sh_offset + strs->sh_size > size)
+                continue;
+            const Sym *syms = (const Sym *)(image + sh[i].sh_offset);
+            size_t count = sh[i].sh_size / sizeof(Sym);
+            for (size_t s = 0; s < count; s++) {
+                if (ST_TYPE(syms[s].st_info) != STT_FUNC || syms[s].st_value > vaddr ||
+                    vaddr >= syms[s].st_value + (syms[s].st_size ? syms[s].st_size : 1) ||
+                    syms[s].st_name >= strs->sh_size)
+                    continue;
+                const char *name = (const char *)image + strs->sh_offset + syms[s].st_name;
+                if (memchr(name, '\0', strs->sh_size - syms[s].st_name) == NULL)
+                    continue;
+                *sym_start = syms[s].st_value;
+                return name;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* Map the mapping's file and name the address; 0 if the file is unusable. */
+static int describe_in_file(struct fmtbuf *b, const struct mapping *m, uintptr_t addr)
+{
+    struct stat st;
+    long fd = sys4(SYS_openat, AT_FDCWD, m->path, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    int ok = 0;
+    if (sys2(SYS_fstat, fd, &st) == 0 && (size_t)st.st_size >= sizeof(Ehdr)) {
+        size_t size = (size_t)st.st_size;
+        long map = raw_syscall6(SYS_mmap, 0, (long)size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map < 0 && map > -4096)
+            map = 0;
+        const unsigned char *image = (const unsigned char *)map;
+        const Ehdr *eh = (const Ehdr *)image;
+        if (image && memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 &&
+            eh->e_phoff + (size_t)eh->e_phnum * sizeof(Phdr) <= size) {
+            /* file offset of the address, then the segment that holds it */
+            uintptr_t file_off = m->offset + (addr - m->start), vaddr = 0;
+            const Phdr *ph = (const Phdr *)(image + eh->e_phoff);
+            for (unsigned i = 0; i < eh->e_phnum; i++)
+                if (ph[i].p_type == PT_LOAD && file_off >= ph[i].p_offset &&
+                    file_off < ph[i].p_offset + ph[i].p_filesz)
+                    vaddr = ph[i].p_vaddr + (file_off - ph[i].p_offset);
+            uintptr_t sym_start = 0;
+            const char *name = vaddr ? lookup_symbol(image, size, vaddr, &sym_start) : NULL;
+            /* shown as the return address, as debuggers do */
+            if (name) {
+                fmt_str(b, name);
+                fmt_str(b, "+");
+                fmt_hex(b, vaddr + 1 - sym_start);
+            } else {
+                fmt_hex(b, vaddr + 1);
+            }
+            ok = 1;
+        }
+        if (image)
+            sys2(SYS_munmap, image, size);
+    }
+    sys1(SYS_close, fd);
+    return ok;
+}
+
+void fmt_callsite(struct fmtbuf *b, const void *caller)
+{
+    struct mapping m;
+    /* The return address points after the call; step back into it. */
+    uintptr_t addr = (uintptr_t)caller - 1;
+    if (!caller) {
+        fmt_str(b, "(unknown)");
+        return;
+    }
+    if (!find_mapping(addr, &m)) {
+        fmt_hex(b, addr + 1);
+        return;
+    }
+    size_t mark = b->len;
+    if (!describe_in_file(b, &m, addr)) {
+        b->len = mark;
+        fmt_hex(b, addr + 1 - m.start + m.offset);
+    }
+    fmt_str(b, " in ");
+    fmt_str(b, m.path);
+}

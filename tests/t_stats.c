@@ -1,0 +1,30 @@
+/* NORST_STATS=1: one summary line at exit with exact counts, and every
+ * logged event names the function that closed the socket. */
+#include <stdio.h>
+
+#include "harness.h"
+
+int main(void)
+{
+    struct proc server;
+    char out[4096];
+    const char *env[] = {"NORST_STATS=1", "NORST_LOG=stderr", NULL};
+    const char *argv[] = {"./echo-server", "-n", "2", "5000", NULL};
+    const char *client[] = {"./echo-client", "127.0.0.1", "5000", "twelve bytes", NULL};
+
+    case_begin("stats line at exit: 3 closes, 2 would-be resets drained clean");
+    proc_start(&server, 1, env, argv, 1);
+    run_client(client, out, sizeof out);
+    run_client(client, out, sizeof out);
+    CHECK(proc_finish(&server, 5000) == 0, "server: %s", server.err);
+    CHECK(contains(server.err, " closes=3 tcp_closes=3 would_reset=2 drained_clean=2 bound_hit=0 "
+                               "skipped_shared=0\n"),
+          "stderr: %s", server.err);
+    case_end();
+
+    case_begin("each event names its call site");
+    CHECK(contains(server.err, "rst=none: close() from handle_client_rst+0x"), "stderr: %s", server.err);
+    CHECK(contains(server.err, "/echo-server\n"), "stderr: %s", server.err);
+    case_end();
+    return harness_done();
+}
