@@ -132,8 +132,14 @@ void close_path_end(struct close_event *ev)
 
 void batch_offer(struct close_batch *b, int fd)
 {
-    if (close_path_begin(fd, b->path, b->caller, &b->evs[b->count]) &&
-        ++b->count == BATCH_EVENTS)
+    struct close_event *ev = &b->evs[b->count];
+    if (!close_path_begin(fd, b->path, b->caller, ev))
+        return;
+    /* Our FIN leaves now, so a peer whose socket waits for a later group
+     * has answered by the time that group drains. */
+    if (ev->action == ACT_DRAIN)
+        drain_start(ev);
+    if (++b->count == b->capacity)
         batch_flush(b);
 }
 

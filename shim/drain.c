@@ -30,9 +30,12 @@ long monotonic_ms(void)
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-static void start_linger(struct close_event *ev)
+void drain_start(struct close_event *ev)
 {
     int one = 1;
+    if (ev->fin_sent)
+        return;
+    ev->fin_sent = 1;
     sys2(SYS_shutdown, ev->fd, SHUT_WR);
     /* A high SO_RCVLOWAT would keep poll quiet while bytes sit queued. */
     sys5(SYS_setsockopt, ev->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof one);
@@ -114,7 +117,7 @@ void drain_sockets(struct close_event *evs, int count, long deadline_ms,
 
     for (int i = 0; i < count; i++)
         if (evs[i].action == ACT_DRAIN)
-            start_linger(&evs[i]);
+            drain_start(&evs[i]);
     for (int i = 0; i < count; i++) {
         if (evs[i].action != ACT_DRAIN)
             continue;

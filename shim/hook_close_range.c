@@ -30,7 +30,9 @@ static long offer_fd(int dirfd, const char *name, long fd, void *ctx)
 static void close_sockets_in_range(unsigned first, unsigned last,
                                    enum close_path_kind path, const void *caller)
 {
-    struct close_batch batch = {.count = 0};
+    /* On the stack: a range close may run in a signal handler. */
+    struct close_event evs[16];
+    struct close_batch batch = {.evs = evs, .capacity = 16};
 
     if (!norst_ready || norst_cfg.mode == MODE_OFF)
         return;

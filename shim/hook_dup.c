@@ -23,10 +23,8 @@ static int dup_over(int oldfd, int newfd, int flags, enum close_path_kind path,
 
     if (oldfd != newfd && newfd >= 0 && sys2(SYS_fcntl, oldfd, F_GETFD) >= 0) {
         /* The application wants this number: our fd moves out of its way. */
-        if (internal_fd_is(newfd) && internal_fd_evacuate((unsigned)newfd, (unsigned)newfd) < 0) {
-            errno = EBUSY;
-            return -1;
-        }
+        if (internal_fd_is(newfd))
+            internal_fd_evacuate((unsigned)newfd, (unsigned)newfd);
         recorded = close_path_begin(newfd, path, caller, &ev);
         if (recorded)
             close_path_act(&ev, 1, linger_deadline());

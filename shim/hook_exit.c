@@ -19,7 +19,9 @@ static long offer_fd(int dirfd, const char *name, long fd, void *ctx)
 
 __attribute__((destructor)) static void norst_at_exit(void)
 {
-    static struct close_batch batch;
+    /* Static, so that up to 256 sockets drain as one group. */
+    static struct close_event evs[256];
+    static struct close_batch batch = {.evs = evs, .capacity = 256};
 
     if (!norst_ready || norst_cfg.mode == MODE_OFF)
         return;

@@ -43,21 +43,25 @@ int internal_fd_lowest_in(unsigned first, unsigned last)
     return lowest;
 }
 
-int internal_fd_evacuate(unsigned first, unsigned last)
+void internal_fd_evacuate(unsigned first, unsigned last)
 {
     int fd;
     while ((fd = internal_fd_lowest_in(first, last)) >= 0) {
         /* The lowest free number above the range; readers of the slot see the
-         * old or the new fd, and the old one closes only once swapped out. */
+         * old or the new fd, and the old one closes only once swapped out.
+         * With no room above (the fd limit), the application's wish wins:
+         * the shim gives its fd up and stops logging. */
         long minimum = last == ~0u ? -1 : (long)last + 1;
         long moved = minimum < 0 ? -1 : sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, minimum);
-        if (moved < 0)
-            return -1;
         for (int i = 0; i < MAX_INTERNAL; i++) {
             int expected = fd;
-            atomic_compare_exchange_strong(&internal_fds[i], &expected, (int)moved);
+            atomic_compare_exchange_strong(&internal_fds[i], &expected, moved < 0 ? -1 : (int)moved);
         }
         sys1(SYS_close, fd);
+        if (moved < 0) {
+            static const char msg[] = "libnorst: the application took the log's fd and no "
+                                      "higher one is free; logging stops\n";
+            sys3(SYS_write, 2, msg, sizeof msg - 1);
+        }
     }
-    return 0;
 }

@@ -8,9 +8,9 @@
 int internal_fd_add(int fd);
 int internal_fd_get(int slot);
 int internal_fd_is(int fd);
-/* Move any internal fd out of [first, last]; returns 0, or -1 if one could not
- * be moved (then the caller must leave it alone). */
-int internal_fd_evacuate(unsigned first, unsigned last);
+/* Move any internal fd out of [first, last] (or give it up if it cannot
+ * move), so that the application can have those numbers. */
+void internal_fd_evacuate(unsigned first, unsigned last);
 /* The lowest internal fd in [first, last], or -1. */
 int internal_fd_lowest_in(unsigned first, unsigned last);
 

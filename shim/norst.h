@@ -89,6 +89,7 @@ struct close_event {
     unsigned long long drained;
     long elapsed_ms;
     int drain_errno;
+    int fin_sent;           /* drain_start ran: our FIN is queued */
     int holder_pid;         /* ACT_SKIP_SHARED: who else holds it (0: unknown) */
     const char *share_reason;
 };
@@ -112,11 +113,11 @@ void close_path_end(struct close_event *ev);
 long linger_deadline(void);
 
 /* Many fds at once (a range close, exit): offer each one; the sockets to act
- * on are drained in groups under the batch's one deadline, then closed. */
-#define BATCH_EVENTS 16
+ * on get their FIN at once and are drained in groups of up to `capacity`
+ * under the batch's one deadline, then closed. */
 struct close_batch {
-    struct close_event evs[BATCH_EVENTS];
-    int count;
+    struct close_event *evs;
+    int capacity, count;
     long deadline_ms;
     const void *caller;
     enum close_path_kind path;
@@ -148,6 +149,8 @@ enum share_verdict sharing_check(int fd, int *holder_pid, const char **why);
  * its byte bound, or the shared deadline (CLOCK_MONOTONIC ms). */
 void drain_sockets(struct close_event *evs, int count, long deadline_ms,
                    unsigned long long max_bytes);
+/* FIN now, drain later (drain_sockets skips the FIN for such an event). */
+void drain_start(struct close_event *ev);
 long monotonic_ms(void);
 
 /* ---- logging (log.c) ---- */

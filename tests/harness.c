@@ -4,11 +4,13 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -44,11 +46,16 @@ static long read_counter(const char *path, const char *prefix, const char *name)
     return result;
 }
 
+const char *counters_proc = "/proc";
+
 void counters_read(struct counters *c)
 {
-    c->abort_on_close = read_counter("/proc/net/netstat", "TcpExt:", "TCPAbortOnClose");
-    c->abort_on_data = read_counter("/proc/net/netstat", "TcpExt:", "TCPAbortOnData");
-    c->out_rsts = read_counter("/proc/net/snmp", "Tcp:", "OutRsts");
+    char netstat[128], snmp[128];
+    snprintf(netstat, sizeof netstat, "%s/net/netstat", counters_proc);
+    snprintf(snmp, sizeof snmp, "%s/net/snmp", counters_proc);
+    c->abort_on_close = read_counter(netstat, "TcpExt:", "TCPAbortOnClose");
+    c->abort_on_data = read_counter(netstat, "TcpExt:", "TCPAbortOnData");
+    c->out_rsts = read_counter(snmp, "Tcp:", "OutRsts");
 }
 
 struct counters counters_since(const struct counters *before)
@@ -76,6 +83,22 @@ long elapsed_ms_since(const struct timespec *start)
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+void read_text_file(const char *path, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, len - 1, f) : 0;
+    buf[n] = '\0';
+    if (f)
+        fclose(f);
+}
+
+int private_mounts(void)
+{
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return -1;
+    return 0;
 }
 
 int contains(const char *haystack, const char *needle)
@@ -273,18 +296,33 @@ struct peer_result peer_read_all(int fd, int timeout_ms)
     }
 }
 
+static void exchange_finish(struct exchange *x, const struct counters *before, int family,
+                            size_t send_bytes)
+{
+    int fd = peer_connect(family, 5000);
+    peer_send_pattern(fd, send_bytes);
+    x->peer = peer_read_all(fd, 5000);
+    close(fd);
+    x->server_status = proc_finish(&x->server, 10000);
+    x->delta = counters_since(before);
+}
+
 void exchange_run(struct exchange *x, int with_shim, const char *const *env, int family,
                   const char *steps, size_t send_bytes)
 {
     struct counters before;
     counters_read(&before);
     closer_start(&x->server, with_shim, env, family, steps);
-    int fd = peer_connect(family, 5000);
-    peer_send_pattern(fd, send_bytes);
-    x->peer = peer_read_all(fd, 5000);
-    close(fd);
-    x->server_status = proc_finish(&x->server, 5000);
-    x->delta = counters_since(&before);
+    exchange_finish(x, &before, family, send_bytes);
+}
+
+void exchange_run_argv(struct exchange *x, int with_shim, const char *const *env,
+                       const char *const *argv, int family, size_t send_bytes)
+{
+    struct counters before;
+    counters_read(&before);
+    proc_start(&x->server, with_shim, env, argv, 1);
+    exchange_finish(x, &before, family, send_bytes);
 }
 
 /* ---- cases ---- */

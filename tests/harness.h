@@ -19,6 +19,8 @@ struct counters {
     long out_rsts;       /* TcpOutRsts */
 };
 void counters_read(struct counters *c);
+/* Where counters_read finds proc (a test that hides /proc moves it). */
+extern const char *counters_proc;
 /* after - before, once the namespace has been quiet for a moment */
 struct counters counters_since(const struct counters *before);
 
@@ -80,6 +82,9 @@ struct exchange {
 };
 void exchange_run(struct exchange *x, int with_shim, const char *const *env, int family,
                   const char *steps, size_t send_bytes);
+/* The same with any server program that listens on port 5000. */
+void exchange_run_argv(struct exchange *x, int with_shim, const char *const *env,
+                       const char *const *argv, int family, size_t send_bytes);
 
 /* ---- cases and checks ---- */
 void case_begin(const char *name);
@@ -89,7 +94,13 @@ void check_impl(int ok, const char *expr, const char *file, int line, const char
     __attribute__((format(printf, 5, 6)));
 int harness_done(void); /* exit status for main */
 
+/* A private mount namespace for this test (the runner's user namespace
+ * allows it), so it can mount over /dev or /proc; 0 or -1. */
+int private_mounts(void);
+
 void sleep_ms(long ms);
 int contains(const char *haystack, const char *needle);
+/* A whole (small) file as a string; empty if it cannot be read. */
+void read_text_file(const char *path, char *buf, size_t len);
 
 #endif

@@ -10,15 +10,6 @@
 
 #include "harness.h"
 
-static void read_file(const char *path, char *buf, size_t len)
-{
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, len - 1, f) : 0;
-    buf[n] = '\0';
-    if (f)
-        fclose(f);
-}
-
 static void logged_close(int family, const char *const *env, struct exchange *x)
 {
     exchange_run(x, 1, env, family, "accept queued:10 read:1 close", 10);
@@ -40,7 +31,7 @@ int main(void)
     case_begin("log file: created 0600, one text line per event, IPv4");
     logged_close(4, env, &x);
     CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "mode %o", st.st_mode & 0777);
-    read_file(path, text, sizeof text);
+    read_text_file(path, text, sizeof text);
     CHECK(contains(text, "libnorst: 20") && contains(text, "Z pid="), "%s", text);
     CHECK(contains(text, " fd=4 path=close local=127.0.0.1:5000 peer=127.0.0.1:"), "%s", text);
     CHECK(contains(text, " unread=9 action=drain outcome=peer-eof drained=9 ms="), "%s", text);
@@ -50,7 +41,7 @@ int main(void)
 
     case_begin("log file: appended, IPv6 addresses in brackets");
     logged_close(6, env, &x);
-    read_file(path, text, sizeof text);
+    read_text_file(path, text, sizeof text);
     CHECK(contains(text, "local=[::1]:5000 peer=[::1]:"), "%s", text);
     CHECK(contains(text, "local=127.0.0.1:5000"), "first line lost: %s", text);
     case_end();
@@ -59,7 +50,7 @@ int main(void)
     unlink(path);
     env[1] = "NORST_LOG_FORMAT=json";
     logged_close(6, env, &x);
-    read_file(path, text, sizeof text);
+    read_text_file(path, text, sizeof text);
     CHECK(text[0] == '{' && contains(text, "}\n"), "%s", text);
     CHECK(contains(text, "\"fd\":4,\"path\":\"close\",\"local\":\"[::1]:5000\",\"peer\":\"[::1]:"), "%s", text);
     CHECK(contains(text, "\"unread\":9,\"action\":\"drain\",\"outcome\":\"peer-eof\",\"drained\":9,"), "%s", text);

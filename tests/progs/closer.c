@@ -1,7 +1,11 @@
 /* A scriptable TCP server for the tests: it listens, then runs its steps in
  * order on one accepted connection, printing what each close returned.
  *
- * usage: closer [-6] PORT STEP...
+ * usage: closer [-6] [-C HOW] PORT STEP...
+ *   -C HOW        first close every fd from 3 up, as some daemons do at
+ *                 start-up: HOW is loop (close() each), closefrom,
+ *                 close_range, syscall (syscall(SYS_close_range)), or dup2
+ *                 (dup2 /dev/null onto each of 3..4095, then close them)
  *   accept        accept the connection
  *   queued:N      wait until N bytes are queued unread (FIONREAD)
  *   read:N        read exactly N bytes
@@ -11,6 +15,13 @@
  *   linger0       SO_LINGER {1, 0}
  *   close         close(); prints "close=RET errno=NAME ms=ELAPSED"
  *   fclose        fclose(fdopen()); prints "fclose=RET errno=NAME ms=ELAPSED"
+ *   dup2over      dup2(a /dev/null fd, connection): the implicit close
+ *   dup3over      the same with dup3(..., O_CLOEXEC)
+ *   close_range   close_range(connection, connection, 0)
+ *   closefrom     closefrom(connection)
+ *   __close       __close(connection)
+ *   syscall_close syscall(SYS_close, connection)
+ *   syscall_close_range   syscall(SYS_close_range, connection, ~0U, 0)
  *   itimer        SIGALRM every millisecond from now on (no SA_RESTART)
  *   exit          return from main with the connection open
  */
@@ -21,6 +32,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -85,12 +97,74 @@ static void write_pattern(int fd, size_t len)
     }
 }
 
+int __close(int fd);
+
+static void close_everything(const char *how)
+{
+    if (strcmp(how, "loop") == 0)
+        for (int fd = 3; fd < 65536; fd++)
+            close(fd);
+    else if (strcmp(how, "closefrom") == 0)
+        closefrom(3);
+    else if (strcmp(how, "close_range") == 0)
+        close_range(3, ~0U, 0);
+    else if (strcmp(how, "syscall") == 0)
+        syscall(SYS_close_range, 3, ~0U, 0);
+    else if (strcmp(how, "dup2") == 0) {
+        int null = open("/dev/null", O_RDONLY);
+        for (int fd = 3; fd < 4096; fd++)
+            dup2(null, fd);
+        for (int fd = 3; fd < 4096; fd++)
+            close(fd);
+    }
+}
+
+static int is_close_step(const char *step)
+{
+    static const char *const steps[] = {"dup2over", "dup3over", "close_range", "closefrom",
+                                        "__close", "syscall_close", "syscall_close_range"};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+        if (strcmp(step, steps[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Each of the ways to drop the connection's fd, by step name. */
+static int close_by(const char *how, int conn)
+{
+    int null = open("/dev/null", O_RDONLY), ret;
+    errno = 77;
+    if (strcmp(how, "dup2over") == 0)
+        ret = dup2(null, conn);
+    else if (strcmp(how, "dup3over") == 0)
+        ret = dup3(null, conn, O_CLOEXEC);
+    else if (strcmp(how, "close_range") == 0)
+        ret = close_range((unsigned)conn, (unsigned)conn, 0);
+    else if (strcmp(how, "closefrom") == 0)
+        ret = (closefrom(conn), 0);
+    else if (strcmp(how, "__close") == 0)
+        ret = __close(conn);
+    else if (strcmp(how, "syscall_close") == 0)
+        ret = (int)syscall(SYS_close, conn);
+    else
+        ret = (int)syscall(SYS_close_range, conn, ~0U, 0);
+    int err = errno;
+    if (null != conn)
+        close(null);
+    errno = err;
+    return ret;
+}
+
 int main(int argc, char **argv)
 {
     int family = 4, argi = 1, conn = -1;
     if (argc > 1 && strcmp(argv[1], "-6") == 0) {
         family = 6;
         argi++;
+    }
+    if (argi + 1 < argc && strcmp(argv[argi], "-C") == 0) {
+        close_everything(argv[argi + 1]);
+        argi += 2;
     }
     if (argi >= argc) {
         fprintf(stderr, "usage: closer [-6] PORT STEP...\n");
@@ -145,6 +219,9 @@ int main(int argc, char **argv)
             errno = 77;
             int ret = fclose(stream);
             report("fclose", ret, errno, start);
+        } else if (is_close_step(step)) {
+            int ret = close_by(step, conn);
+            report(step, ret, errno, start);
         } else if (strcmp(step, "itimer") == 0) {
             struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART */
             struct itimerval every_ms = {{0, 1000}, {0, 1000}};

@@ -1,0 +1,68 @@
+/* Range closes and exit with many sockets at once: every socket closes in
+ * order, and when the peers stay silent the whole lot drains within one
+ * NORST_LINGER_MS bound, not one bound per socket. */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define SOCKETS 40
+
+/* peers_close: the peers close when they see our FIN (an ordinary client),
+ * or stay silent (the bound must be shared). */
+static void many(const char *how, int peers_close)
+{
+    char name[128], count[8];
+    struct proc server;
+    struct counters before;
+    struct timespec start;
+    const char *env[] = {"NORST_LINGER_MS=500", "NORST_LOG=stderr", NULL};
+    const char *argv[] = {"./tests/progs/manyconn", count, how, "5000", NULL};
+    int fds[SOCKETS], eofs = 0, resets = 0;
+
+    snprintf(count, sizeof count, "%d", SOCKETS);
+    snprintf(name, sizeof name, "%d sockets with unread data dropped by %s, peers %s", SOCKETS, how,
+             peers_close ? "closing on EOF" : "silent");
+    case_begin(name);
+    counters_read(&before);
+    proc_start(&server, 1, env, argv, 1);
+    for (int i = 0; i < SOCKETS; i++) {
+        fds[i] = peer_connect(4, 5000);
+        peer_send_pattern(fds[i], 10);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (int i = 0; i < SOCKETS; i++) {
+        struct peer_result r = peer_read_all(fds[i], 5000);
+        eofs += r.eof;
+        resets += r.reset;
+        if (peers_close)
+            close(fds[i]);
+    }
+    CHECK(proc_finish(&server, 10000) == 0, "server: %s", server.err);
+    long ms = elapsed_ms_since(&start);
+    for (int i = 0; i < SOCKETS && !peers_close; i++)
+        close(fds[i]);
+    struct counters delta = counters_since(&before);
+
+    CHECK(eofs == SOCKETS && resets == 0, "%d EOFs, %d resets", eofs, resets);
+    CHECK(delta.out_rsts == 0, "OutRsts %ld", delta.out_rsts);
+    int drained = 0;
+    for (const char *p = server.err; (p = strstr(p, "action=drain")); p++)
+        drained++;
+    CHECK(drained == SOCKETS, "%d drain events: %s", drained, server.err);
+    if (!peers_close)
+        CHECK(ms >= 400 && ms < 2000, "all %d drained in %ld ms: not one shared 500 ms bound", SOCKETS, ms);
+    case_end();
+}
+
+int main(void)
+{
+    static const char *const hows[] = {"close_range", "closefrom", "syscall", "exit"};
+    for (size_t i = 0; i < sizeof hows / sizeof hows[0]; i++) {
+        many(hows[i], 1);
+        many(hows[i], 0);
+    }
+    return harness_done();
+}
