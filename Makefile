@@ -33,7 +33,7 @@ $(B)/shim/%.o: shim/%.c $(wildcard shim/*.h) | $(B)/shim
 	$(CC) $(SHIM_CFLAGS) -c -o $@ $<
 
 $(B)/libnorst.so: $(SHIM_OBJ)
-	$(CC) $(SHIM_CFLAGS) $(SHIM_LDFLAGS) -o $@ $^ -Wl,--no-as-needed -l:libdl.so.2 -lpthread
+	$(CC) $(SHIM_CFLAGS) $(SHIM_LDFLAGS) -o $@ $^ -Wl,--no-as-needed -l:libdl.so.2 -l:libpthread.so.0
 
 $(B)/%: tools/%.c tools/demo.h | $(B)
 	$(CC) $(PROG_CFLAGS) $(PROG_LDFLAGS) -o $@ $<

@@ -130,6 +130,23 @@ void close_path_end(struct close_event *ev)
         log_event(ev);
 }
 
+enum prepared close_path_prepare(int fd, enum close_path_kind path, const void *caller,
+                                 struct close_event *ev)
+{
+    if (!close_path_begin(fd, path, caller, ev))
+        return PREP_NOTHING;
+    if (ev->action == ACT_DRAIN && reaper_handoff(ev))
+        return PREP_HANDED_OFF;
+    close_path_act(ev, 1, linger_deadline());
+    return PREP_EVENT;
+}
+
+void close_path_finish(struct close_event *ev, enum prepared how)
+{
+    if (how == PREP_EVENT)
+        close_path_end(ev);
+}
+
 void batch_offer(struct close_batch *b, int fd)
 {
     struct close_event *ev = &b->evs[b->count];

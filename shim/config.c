@@ -16,6 +16,7 @@ struct norst_config norst_cfg = {
     .linger_ms = LINGER_MS_DEFAULT,
     .max_bytes = 0,
     .log_sink = LOG_NONE,
+    .max_linger = 4096,
 };
 
 static void warn_bad(const char *name, const char *value, const char *expected,
@@ -108,6 +109,11 @@ void config_load(void)
                 "a byte count, 0 for no byte bound", "the default 0 (no byte bound)",
                 &norst_cfg.max_bytes);
     norst_cfg.stats = load_flag("NORST_STATS");
+    norst_cfg.async = load_flag("NORST_ASYNC");
+    unsigned long long max_linger = (unsigned long long)norst_cfg.max_linger;
+    load_number("NORST_MAX_LINGER", 1 << 20, "a count of sockets, 1 to 1048576",
+                "the default 4096", &max_linger);
+    norst_cfg.max_linger = max_linger ? (long)max_linger : 1;
 
     const char *format = secure_getenv("NORST_LOG_FORMAT");
     if (format && strcmp(format, "json") == 0)

@@ -42,8 +42,7 @@ void drain_start(struct close_event *ev)
     ev->outcome = OUT_TIME_BOUND;
 }
 
-/* Discard what is queued now. Returns 1 when this socket is finished. */
-static int discard_queued(struct close_event *ev, unsigned long long max_bytes)
+int drain_step(struct close_event *ev, int fd, unsigned long long max_bytes)
 {
     for (;;) {
         size_t want = INT_MAX;
@@ -56,7 +55,7 @@ static int discard_queued(struct close_event *ev, unsigned long long max_bytes)
                 want = (size_t)(max_bytes - ev->drained);
         }
         /* MSG_TRUNC on a TCP socket discards without copying to user space. */
-        long n = raw_syscall6(SYS_recvfrom, ev->fd, 0, (long)want,
+        long n = raw_syscall6(SYS_recvfrom, fd, 0, (long)want,
                               MSG_TRUNC | MSG_DONTWAIT, 0, 0);
         if (n > 0) {
             ev->drained += (unsigned long long)n;
@@ -87,7 +86,7 @@ static void drain_batch(struct close_event **batch, int count, long start,
         for (int i = 0; i < count; i++) {
             if (!batch[i])
                 continue;
-            if (discard_queued(batch[i], max_bytes)) {
+            if (drain_step(batch[i], batch[i]->fd, max_bytes)) {
                 batch[i]->elapsed_ms = monotonic_ms() - start;
                 batch[i] = NULL;
                 continue;

@@ -28,13 +28,11 @@ int close_one(int fd, enum close_path_kind path, const void *caller)
         errno = EBADF; /* ours, so not open as far as the application knows */
         return -1;
     }
-    int recorded = close_path_begin(fd, path, caller, &ev);
-    if (recorded)
-        close_path_act(&ev, 1, linger_deadline());
-    fdtab_forget(fd);
+    enum prepared how = close_path_prepare(fd, path, caller, &ev);
+    if (fdtab_forget(fd) & FD_EPOLL)
+        reaper_epoll_closed(fd);
     int ret = real_close_fd(fd);
-    if (recorded)
-        close_path_end(&ev);
+    close_path_finish(&ev, how);
     return ret;
 }
 

@@ -19,15 +19,14 @@ static int dup_over(int oldfd, int newfd, int flags, enum close_path_kind path,
                     const void *caller)
 {
     struct close_event ev;
-    int recorded = 0, ret;
+    enum prepared how = PREP_NOTHING;
+    int ret;
 
     if (oldfd != newfd && newfd >= 0 && sys2(SYS_fcntl, oldfd, F_GETFD) >= 0) {
         /* The application wants this number: our fd moves out of its way. */
         if (internal_fd_is(newfd))
             internal_fd_evacuate((unsigned)newfd, (unsigned)newfd);
-        recorded = close_path_begin(newfd, path, caller, &ev);
-        if (recorded)
-            close_path_act(&ev, 1, linger_deadline());
+        how = close_path_prepare(newfd, path, caller, &ev);
     }
     if (!real.dup2)
         real_resolve(); /* only before our constructor: not a signal path */
@@ -37,8 +36,7 @@ static int dup_over(int oldfd, int newfd, int flags, enum close_path_kind path,
         ret = real.dup3(oldfd, newfd, flags);
     if (ret >= 0 && oldfd != newfd)
         fdtab_duped(oldfd, newfd);
-    if (recorded)
-        close_path_end(&ev);
+    close_path_finish(&ev, how);
     return ret;
 }
 

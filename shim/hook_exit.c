@@ -28,6 +28,7 @@ __attribute__((destructor)) static void norst_at_exit(void)
     /* exit() would flush stdio after us; output buffered for a socket stream
      * must leave before our FIN, so flush now. */
     fflush(NULL);
+    reaper_at_exit();
     batch.path = PATH_EXIT;
     batch.deadline_ms = linger_deadline();
     fdwalk_path("/proc/self/fd", offer_fd, &batch);

@@ -8,7 +8,7 @@ static int fclose_hooked(FILE *stream, const void *caller)
 {
     struct close_event ev;
     int fd = stream ? fileno_unlocked(stream) : -1;
-    int recorded = 0;
+    enum prepared how = PREP_NOTHING;
 
     if (!real.fclose)
         real.fclose = (int (*)(void *))real_lookup("fclose");
@@ -16,14 +16,11 @@ static int fclose_hooked(FILE *stream, const void *caller)
         /* Buffered output must leave before our FIN does. fclose would flush
          * it anyway; flushing first only moves that earlier. */
         fflush(stream);
-        recorded = close_path_begin(fd, PATH_FCLOSE, caller, &ev);
-        if (recorded)
-            close_path_act(&ev, 1, linger_deadline());
+        how = close_path_prepare(fd, PATH_FCLOSE, caller, &ev);
         fdtab_forget(fd);
     }
     int ret = real.fclose(stream);
-    if (recorded)
-        close_path_end(&ev);
+    close_path_finish(&ev, how);
     return ret;
 }
 

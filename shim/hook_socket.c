@@ -1,9 +1,28 @@
 /* Where TCP sockets are born in this process: the sharing check may trust a
  * socket it saw created (and never saw duplicated or spawned across) without
- * scanning /proc. */
+ * scanning /proc. Also where the async reaper starts (never inside a close),
+ * and where an fd limit hit gives the reaper's fds back to the application:
+ * its accept must not fail because of sockets the shim is lingering on. */
+#include <errno.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include "norst.h"
+
+static void before_new_fd(void)
+{
+    if (norst_cfg.async && !reaper_active())
+        reaper_start();
+}
+
+/* EMFILE while the reaper holds fds: finish those and try once more. */
+#define RETRY_ON_EMFILE(call)                                                  \
+    ({                                                                         \
+        int fd_ = (call);                                                      \
+        if (fd_ < 0 && errno == EMFILE && reaper_evict_all() > 0)              \
+            fd_ = (call);                                                      \
+        fd_;                                                                   \
+    })
 
 static int (*real_socket)(int, int, int);
 static int (*real_accept)(int, struct sockaddr *, socklen_t *);
@@ -13,7 +32,8 @@ NORST_API int socket(int domain, int type, int protocol)
 {
     if (!real_socket)
         real_socket = (int (*)(int, int, int))real_lookup("socket");
-    int fd = real_socket(domain, type, protocol);
+    before_new_fd();
+    int fd = RETRY_ON_EMFILE(real_socket(domain, type, protocol));
     if (fd >= 0 && (domain == AF_INET || domain == AF_INET6) &&
         (type & 0xf) == SOCK_STREAM)
         fdtab_created(fd);
@@ -24,7 +44,8 @@ NORST_API int accept(int listen_fd, struct sockaddr *addr, socklen_t *addrlen)
 {
     if (!real_accept)
         real_accept = (int (*)(int, struct sockaddr *, socklen_t *))real_lookup("accept");
-    int fd = real_accept(listen_fd, addr, addrlen);
+    before_new_fd();
+    int fd = RETRY_ON_EMFILE(real_accept(listen_fd, addr, addrlen));
     if (fd >= 0)
         fdtab_created(fd);
     return fd;
@@ -34,8 +55,37 @@ NORST_API int accept4(int listen_fd, struct sockaddr *addr, socklen_t *addrlen, 
 {
     if (!real_accept4)
         real_accept4 = (int (*)(int, struct sockaddr *, socklen_t *, int))real_lookup("accept4");
-    int fd = real_accept4(listen_fd, addr, addrlen, flags);
+    before_new_fd();
+    int fd = RETRY_ON_EMFILE(real_accept4(listen_fd, addr, addrlen, flags));
     if (fd >= 0)
         fdtab_created(fd);
     return fd;
+}
+
+/* epoll sets the application creates: a socket handed to the reaper is
+ * removed from each of them first. */
+static int (*real_epoll_create)(int);
+static int (*real_epoll_create1)(int);
+
+int epoll_created(int epfd)
+{
+    if (epfd >= 0) {
+        fdtab_mark_epoll(epfd);
+        reaper_epoll_created(epfd);
+    }
+    return epfd;
+}
+
+NORST_API int epoll_create(int size)
+{
+    if (!real_epoll_create)
+        real_epoll_create = (int (*)(int))real_lookup("epoll_create");
+    return epoll_created(real_epoll_create(size));
+}
+
+NORST_API int epoll_create1(int flags)
+{
+    if (!real_epoll_create1)
+        real_epoll_create1 = (int (*)(int))real_lookup("epoll_create1");
+    return epoll_created(real_epoll_create1(flags));
 }

@@ -32,8 +32,16 @@ NORST_API long syscall(long number, ...)
         return 0;
     }
 #endif
-    if (real.syscall)
-        return real.syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+    if (real.syscall) {
+        long ret = real.syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+#ifdef SYS_epoll_create
+        if (number == SYS_epoll_create)
+            epoll_created((int)ret);
+#endif
+        if (number == SYS_epoll_create1)
+            epoll_created((int)ret);
+        return ret;
+    }
     long ret = raw_syscall6(number, a[0], a[1], a[2], a[3], a[4], a[5]);
     if (ret < 0 && ret > -4096) {
         errno = (int)-ret;

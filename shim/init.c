@@ -3,9 +3,25 @@
 
 #include "norst.h"
 
-static void after_fork(void)
+/* The reaper's lock is held across fork, so the child never copies a
+ * socket the reaper is half-way through closing. */
+static void before_fork(void)
+{
+    if (reaper_active())
+        reaper_lock();
+}
+
+static void after_fork_parent(void)
 {
     fdtab_spawned();
+    if (reaper_active())
+        reaper_unlock();
+}
+
+static void after_fork_child(void)
+{
+    fdtab_spawned();
+    reaper_after_fork_child();
 }
 
 /* Priority 101: before constructors of ordinary priority in this object, so
@@ -17,6 +33,6 @@ __attribute__((constructor(101))) void norst_init(void)
     real_resolve();
     fdtab_init();
     config_load();
-    pthread_atfork(NULL, after_fork, after_fork);
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     __atomic_store_n(&norst_ready, 1, __ATOMIC_RELEASE);
 }

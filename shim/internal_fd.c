@@ -1,12 +1,14 @@
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 
 #include "internal_fd.h"
+#include "norst.h"
 #include "sys.h"
 
-#define MAX_INTERNAL 4
+#define MAX_INTERNAL 8
 
-static _Atomic int internal_fds[MAX_INTERNAL] = {-1, -1, -1, -1};
+static _Atomic int internal_fds[MAX_INTERNAL] = {[0 ... MAX_INTERNAL - 1] = -1};
 
 int internal_fd_add(int fd)
 {
@@ -18,9 +20,36 @@ int internal_fd_add(int fd)
     return -1;
 }
 
+/* Park an fd far from the low numbers the application is handed, and hide
+ * it. Returns its slot. */
+int internal_fd_adopt(int fd)
+{
+    struct rlimit rl;
+    long floor = 512;
+    if (sys2(SYS_getrlimit, RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (long)rl.rlim_cur - 16 < floor)
+        floor = (long)rl.rlim_cur - 16;
+    if (floor > fd) {
+        long high = sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, floor);
+        if (high >= 0) {
+            sys1(SYS_close, fd);
+            fd = (int)high;
+        }
+    }
+    return internal_fd_add(fd);
+}
+
 int internal_fd_get(int slot)
 {
     return slot < 0 ? -1 : atomic_load_explicit(&internal_fds[slot], memory_order_relaxed);
+}
+
+void internal_fd_remove(int fd)
+{
+    for (int i = 0; i < MAX_INTERNAL; i++) {
+        int expected = fd;
+        atomic_compare_exchange_strong(&internal_fds[i], &expected, -1);
+    }
 }
 
 int internal_fd_is(int fd)
@@ -28,12 +57,12 @@ int internal_fd_is(int fd)
     for (int i = 0; i < MAX_INTERNAL; i++)
         if (atomic_load_explicit(&internal_fds[i], memory_order_relaxed) == fd)
             return fd >= 0;
-    return 0;
+    return fdtab_is_reaper(fd);
 }
 
 int internal_fd_lowest_in(unsigned first, unsigned last)
 {
-    int lowest = -1;
+    int lowest = fdtab_lowest_reaper(first, last);
     for (int i = 0; i < MAX_INTERNAL; i++) {
         int fd = atomic_load_explicit(&internal_fds[i], memory_order_relaxed);
         if (fd >= 0 && (unsigned)fd >= first && (unsigned)fd <= last &&
@@ -47,17 +76,27 @@ void internal_fd_evacuate(unsigned first, unsigned last)
 {
     int fd;
     while ((fd = internal_fd_lowest_in(first, last)) >= 0) {
+        if (fdtab_is_reaper(fd)) {
+            reaper_release_fd(fd);
+            if (fdtab_is_reaper(fd)) { /* a stray the reaper does not know */
+                fdtab_set_reaper(fd, 0);
+                sys1(SYS_close, fd);
+            }
+            continue;
+        }
         /* The lowest free number above the range; readers of the slot see the
          * old or the new fd, and the old one closes only once swapped out.
          * With no room above (the fd limit), the application's wish wins:
          * the shim gives its fd up and stops logging. */
         long minimum = last == ~0u ? -1 : (long)last + 1;
+        reaper_lock(); /* the reaper must not use the old number meanwhile */
         long moved = minimum < 0 ? -1 : sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, minimum);
         for (int i = 0; i < MAX_INTERNAL; i++) {
             int expected = fd;
             atomic_compare_exchange_strong(&internal_fds[i], &expected, moved < 0 ? -1 : (int)moved);
         }
         sys1(SYS_close, fd);
+        reaper_unlock();
         if (moved < 0) {
             static const char msg[] = "libnorst: the application took the log's fd and no "
                                       "higher one is free; logging stops\n";

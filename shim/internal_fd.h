@@ -1,4 +1,6 @@
-/* The shim's own fds (the log sink). The application never sees them: a
+/* The shim's own fds (the log sink, the reaper's pipe and epoll set, and,
+ * through the fd table, every socket the reaper lingers on). The
+ * application never sees them: a
  * close() of one fails with EBADF as if it were not open, a range close steps
  * over it, and a dup2() onto its number first moves it out of the way. */
 #ifndef NORST_INTERNAL_FD_H
@@ -7,6 +9,9 @@
 /* Returns a slot number for internal_fd_get, or -1 if the table is full. */
 int internal_fd_add(int fd);
 int internal_fd_get(int slot);
+/* Move fd to a high number, then internal_fd_add it. */
+int internal_fd_adopt(int fd);
+void internal_fd_remove(int fd);
 int internal_fd_is(int fd);
 /* Move any internal fd out of [first, last] (or give it up if it cannot
  * move), so that the application can have those numbers. */

@@ -7,7 +7,6 @@
  * and hidden from the application by internal_fd.c. */
 #include <fcntl.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -24,23 +23,6 @@ void warn_stderr(const char *line)
     fmt_str(&b, line);
     buf[b.len++] = '\n';
     sys3(SYS_write, 2, buf, b.len);
-}
-
-/* Park a sink fd far from the low numbers the application hands out. */
-static int move_high(int fd)
-{
-    struct rlimit rl;
-    long floor = 512;
-    if (sys2(SYS_getrlimit, RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        (long)rl.rlim_cur - 16 < floor)
-        floor = (long)rl.rlim_cur - 16;
-    if (floor <= fd)
-        return fd;
-    long high = sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, floor);
-    if (high < 0)
-        return fd;
-    sys1(SYS_close, fd);
-    return (int)high;
 }
 
 static int open_syslog_socket(void)
@@ -91,7 +73,7 @@ void log_open(const char *target)
         }
         norst_cfg.log_sink = LOG_FILE;
     }
-    log_slot = internal_fd_add(move_high(fd));
+    log_slot = internal_fd_adopt(fd);
 }
 
 static void log_write(const char *buf, size_t len)
@@ -135,6 +117,7 @@ static const char *outcome_name(enum outcome o)
     case OUT_BYTE_BOUND: return "byte-bound";
     case OUT_PEER_RESET: return "peer-reset";
     case OUT_ERROR: return "error";
+    case OUT_EVICTED: return "evicted";
     case OUT_CLEAN: break;
     }
     return "clean";

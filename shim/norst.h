@@ -28,6 +28,8 @@ struct norst_config {
     enum log_sink log_sink;
     int log_json;
     int stats;
+    int async;                 /* NORST_ASYNC: linger in the reaper thread */
+    long max_linger;           /* NORST_MAX_LINGER: cap on lingering sockets */
 };
 extern struct norst_config norst_cfg;
 void config_load(void);
@@ -73,6 +75,7 @@ enum outcome {
     OUT_BYTE_BOUND,  /* NORST_MAX_BYTES ran out */
     OUT_PEER_RESET,  /* the peer reset during the drain */
     OUT_ERROR,       /* shutdown/recv failed otherwise */
+    OUT_EVICTED,     /* async: finished early, the application needed the fd */
 };
 
 struct close_event {
@@ -112,6 +115,14 @@ void close_path_act(struct close_event *evs, int count, long deadline_ms);
 void close_path_end(struct close_event *ev);
 long linger_deadline(void);
 
+/* One fd about to be closed by the caller (close, fclose, dup2 over it):
+ * begin, then act here or hand the socket to the reaper. The caller does the
+ * real close in between and passes what prepare returned to finish. */
+enum prepared { PREP_NOTHING, PREP_EVENT, PREP_HANDED_OFF };
+enum prepared close_path_prepare(int fd, enum close_path_kind path, const void *caller,
+                                 struct close_event *ev);
+void close_path_finish(struct close_event *ev, enum prepared how);
+
 /* Many fds at once (a range close, exit): offer each one; the sockets to act
  * on get their FIN at once and are drained in groups of up to `capacity`
  * under the batch's one deadline, then closed. */
@@ -139,7 +150,14 @@ void fdtab_init(void);
 void fdtab_created(int fd);
 void fdtab_duped(int oldfd, int newfd);
 void fdtab_given(int fd);
-void fdtab_forget(int fd);
+/* Returns the fd's flags before forgetting (FD_EPOLL tells an epoll fd). */
+unsigned fdtab_forget(int fd);
+enum { FD_TRACKED = 1, FD_DUPED = 2, FD_GIVEN = 4, FD_REAPER = 8, FD_EPOLL = 16 };
+int fdtab_set_reaper(int fd, int on);
+int fdtab_is_reaper(int fd);
+int fdtab_lowest_reaper(unsigned first, unsigned last);
+void fdtab_close_reaper_fds(void);
+void fdtab_mark_epoll(int fd);
 void fdtab_forget_range(unsigned first, unsigned last);
 void fdtab_spawned(void);
 enum share_verdict sharing_check(int fd, int *holder_pid, const char **why);
@@ -151,6 +169,22 @@ void drain_sockets(struct close_event *evs, int count, long deadline_ms,
                    unsigned long long max_bytes);
 /* FIN now, drain later (drain_sockets skips the FIN for such an event). */
 void drain_start(struct close_event *ev);
+/* Discard what is queued on fd for ev; 1 when this socket is finished. */
+int drain_step(struct close_event *ev, int fd, unsigned long long max_bytes);
+
+/* ---- NORST_ASYNC=1 (reaper.c) ---- */
+void reaper_start(void);
+int reaper_active(void);
+int reaper_handoff(struct close_event *ev);
+int reaper_evict_all(void);
+void reaper_release_fd(int fd);
+void reaper_lock(void);   /* held while the reaper uses its own fds */
+void reaper_unlock(void);
+void reaper_at_exit(void);
+void reaper_after_fork_child(void);
+void reaper_epoll_created(int epfd);
+void reaper_epoll_closed(int epfd);
+int epoll_created(int epfd); /* hook_socket.c: note a new epoll fd, return it */
 long monotonic_ms(void);
 
 /* ---- logging (log.c) ---- */

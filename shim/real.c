@@ -7,16 +7,10 @@
  * older libc their pointers stay NULL and the raw system call stands in. */
 #include <dlfcn.h>
 
+#include "compat.h"
 #include "norst.h"
 
-/* Linking against glibc 2.34+ would bind dlsym@GLIBC_2.34 and stop the
- * library from loading on an older libc; the original version exists in
- * every glibc (in libdl before 2.34, as a compatibility symbol after). */
-#if defined(__x86_64__)
-__asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
-#elif defined(__aarch64__)
-__asm__(".symver dlsym,dlsym@GLIBC_2.17");
-#endif
+NORST_OLD_SYMBOL(dlsym);
 
 struct real_fns real;
 

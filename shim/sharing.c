@@ -29,8 +29,6 @@
 #include "norst.h"
 #include "sys.h"
 
-enum { FD_TRACKED = 1, FD_DUPED = 2, FD_GIVEN = 4 };
-
 struct fd_slot {
     _Atomic uint64_t ino;
     _Atomic uint32_t epoch;
@@ -108,22 +106,83 @@ void fdtab_given(int fd)
     }
 }
 
-void fdtab_forget(int fd)
+unsigned fdtab_forget(int fd)
+{
+    struct fd_slot *s = slot_of(fd);
+    if (!s || !atomic_load_explicit(&s->flags, memory_order_relaxed))
+        return 0;
+    return atomic_exchange_explicit(&s->flags, 0, memory_order_relaxed);
+}
+
+void fdtab_mark_epoll(int fd)
 {
     struct fd_slot *s = slot_of(fd);
     if (s)
-        atomic_store_explicit(&s->flags, 0, memory_order_relaxed);
+        atomic_store_explicit(&s->flags, FD_EPOLL, memory_order_relaxed);
 }
 
+/* ---- the reaper's duplicates: hidden from the application ---- */
+
+static _Atomic int reaper_fd_max = -1;
+
+int fdtab_set_reaper(int fd, int on)
+{
+    struct fd_slot *s = slot_of(fd);
+    if (!s)
+        return 0;
+    atomic_store_explicit(&s->flags, on ? FD_REAPER : 0, memory_order_release);
+    int max = atomic_load(&reaper_fd_max);
+    while (on && fd > max && !atomic_compare_exchange_weak(&reaper_fd_max, &max, fd))
+        ;
+    return 1;
+}
+
+int fdtab_is_reaper(int fd)
+{
+    struct fd_slot *s = slot_of(fd);
+    return s && fd <= atomic_load_explicit(&reaper_fd_max, memory_order_relaxed) &&
+           (atomic_load_explicit(&s->flags, memory_order_acquire) & FD_REAPER);
+}
+
+int fdtab_lowest_reaper(unsigned first, unsigned last)
+{
+    int max = atomic_load(&reaper_fd_max);
+    if (max < 0 || first > (unsigned)max)
+        return -1;
+    if (last > (unsigned)max)
+        last = (unsigned)max;
+    for (unsigned fd = first; fd <= last; fd++)
+        if (atomic_load_explicit(&slots[fd].flags, memory_order_relaxed) & FD_REAPER)
+            return (int)fd;
+    return -1;
+}
+
+void fdtab_close_reaper_fds(void)
+{
+    int fd;
+    while ((fd = fdtab_lowest_reaper(0, ~0u)) >= 0) {
+        atomic_store(&slots[fd].flags, 0);
+        sys1(SYS_close, fd);
+    }
+    atomic_store(&reaper_fd_max, -1);
+}
+
+/* After a range close: forget what the application closed (the reaper's
+ * own fds in the range were stepped over, and stay marked). */
 void fdtab_forget_range(unsigned first, unsigned last)
 {
     if (!slots || first >= nslots)
         return;
     if (last >= nslots)
         last = nslots - 1;
-    for (unsigned fd = first; fd <= last; fd++)
-        if (atomic_load_explicit(&slots[fd].flags, memory_order_relaxed))
+    for (unsigned fd = first; fd <= last; fd++) {
+        unsigned flags = atomic_load_explicit(&slots[fd].flags, memory_order_relaxed);
+        if (flags && !(flags & FD_REAPER)) {
             atomic_store_explicit(&slots[fd].flags, 0, memory_order_relaxed);
+            if (flags & FD_EPOLL)
+                reaper_epoll_closed((int)fd);
+        }
+    }
 }
 
 /* A fork, a spawn or an exec from a vfork child: every fd open now may be

@@ -106,12 +106,12 @@ int contains(const char *haystack, const char *needle)
     return strstr(haystack, needle) != NULL;
 }
 
-static void read_until_ready(struct proc *p)
+int proc_wait_output(struct proc *p, const char *text, int timeout_ms)
 {
-    size_t len = 0;
+    size_t len = strlen(p->out);
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    while (!contains(p->out, "listening on port") && elapsed_ms_since(&start) < 5000) {
+    while (!contains(p->out, text) && elapsed_ms_since(&start) < timeout_ms) {
         struct pollfd pfd = {.fd = p->out_fd, .events = POLLIN};
         if (poll(&pfd, 1, 100) <= 0)
             continue;
@@ -121,6 +121,7 @@ static void read_until_ready(struct proc *p)
         len += (size_t)n;
         p->out[len] = '\0';
     }
+    return contains(p->out, text);
 }
 
 void proc_start(struct proc *p, int with_shim, const char *const *env,
@@ -153,7 +154,7 @@ void proc_start(struct proc *p, int with_shim, const char *const *env,
     close(out[1]);
     p->out_fd = out[0];
     if (wait_ready)
-        read_until_ready(p);
+        proc_wait_output(p, "listening on port", 5000);
 }
 
 void closer_start(struct proc *p, int with_shim, const char *const *env, int family,
@@ -221,14 +222,7 @@ int run_client(const char *const *argv, char *out, size_t outlen)
 
 int peer_connect(int family, int port)
 {
-    return peer_connect_rcvbuf(family, port, 0);
-}
-
-int peer_connect_rcvbuf(int family, int port, int rcvbuf)
-{
     int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (rcvbuf > 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     struct sockaddr_in sa4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port),

@@ -39,6 +39,8 @@ struct proc {
  * wait_ready is set. */
 void proc_start(struct proc *p, int with_shim, const char *const *env,
                 const char *const *argv, int wait_ready);
+/* Reads the program's stdout until text appears; 1 if it did. */
+int proc_wait_output(struct proc *p, const char *text, int timeout_ms);
 /* Starts tests/progs/closer on port 5000 (IPv4, or IPv6 when family is 6)
  * with its space-separated steps, e.g. "accept read:1 close". */
 void closer_start(struct proc *p, int with_shim, const char *const *env, int family,
@@ -52,9 +54,6 @@ int run_client(const char *const *argv, char *out, size_t outlen);
 
 /* ---- playing the peer ---- */
 int peer_connect(int family, int port);
-/* The same with a fixed SO_RCVBUF: a small receive window keeps the server's
- * reply in the server's send queue until the peer reads it. */
-int peer_connect_rcvbuf(int family, int port, int rcvbuf);
 void peer_send(int fd, const void *buf, size_t len);
 void peer_send_pattern(int fd, size_t len);
 struct peer_result {

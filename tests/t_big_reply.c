@@ -1,9 +1,10 @@
 /* The reset also throws away the closer's send queue: a server that writes a
  * 4 MB reply without reading the whole request, then closes. Without the
  * shim the client gets a truncated reply and ECONNRESET; with it, every byte
- * and then EOF. The client keeps a 64 KB receive window and starts reading
- * late, so most of the reply still sits in the server's send queue when the
- * server closes (a client on the far side of a real network). */
+ * and then EOF. The test's namespace allows a 16 MB send buffer, so the
+ * whole reply is queued before the client starts reading: most of it still
+ * sits in the server's send queue when the server closes, as it would for a
+ * client on the far side of a real network. */
 #include <stdio.h>
 
 #include "harness.h"
@@ -21,9 +22,9 @@ static void big_reply(int family, int with_shim)
     case_begin(name);
     counters_read(&before);
     closer_start(&server, with_shim, NULL, family, "accept read:1 write:4194304 close");
-    int fd = peer_connect_rcvbuf(family, 5000, 65536);
+    int fd = peer_connect(family, 5000);
     peer_send_pattern(fd, 1000);
-    sleep_ms(300);
+    CHECK(proc_wait_output(&server, "wrote=4194304", 5000), "the reply did not fit the send buffer");
     struct peer_result r = peer_read_all(fd, 10000);
     close(fd);
     CHECK(proc_finish(&server, 10000) == 0, "server: %s", server.err);
@@ -45,6 +46,9 @@ static void big_reply(int family, int with_shim)
 
 int main(void)
 {
+    FILE *wmem = fopen("/proc/sys/net/ipv4/tcp_wmem", "w");
+    if (!wmem || fprintf(wmem, "4096 16384 16777216\n") < 0 || fclose(wmem) != 0)
+        printf("    cannot raise tcp_wmem in this namespace\n");
     big_reply(4, 0);
     big_reply(4, 1);
     big_reply(6, 0);

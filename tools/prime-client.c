@@ -13,12 +13,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: prime-client HOST PORT NUMBER...\n");
         return 2;
     }
+    /* All numbers in one send(): they arrive together, so whatever the
+     * server leaves unread is in its receive queue when it closes. */
+    uint32_t numbers[64];
+    size_t count = 0;
+    for (int i = 3; i < argc && count < 64; i++)
+        numbers[count++] = htonl((uint32_t)strtoul(argv[i], NULL, 10));
     int fd = demo_connect(argv[1], atoi(argv[2]));
-    for (int i = 3; i < argc; i++) {
-        uint32_t number = htonl((uint32_t)strtoul(argv[i], NULL, 10));
-        if (send(fd, &number, sizeof number, 0) != (ssize_t)sizeof number)
-            die("send");
-    }
+    if (send(fd, numbers, count * sizeof numbers[0], MSG_NOSIGNAL) != (ssize_t)(count * sizeof numbers[0]))
+        die("send");
     char reply[64];
     size_t got = 0;
     for (;;) {

@@ -9,7 +9,7 @@
  *   accept        accept the connection
  *   queued:N      wait until N bytes are queued unread (FIONREAD)
  *   read:N        read exactly N bytes
- *   write:N       write N bytes of the test pattern
+ *   write:N       write N bytes of the test pattern; prints "wrote=N"
  *   sleep:MS      sleep
  *   nonblock      set O_NONBLOCK on the connection
  *   linger0       SO_LINGER {1, 0}
@@ -23,8 +23,13 @@
  *   syscall_close syscall(SYS_close, connection)
  *   syscall_close_range   syscall(SYS_close_range, connection, ~0U, 0)
  *   itimer        SIGALRM every millisecond from now on (no SA_RESTART)
+ *   reuse         open /dev/null; prints "reuse=FD" (the lowest free number)
+ *   threads       prints "threads=N" and each other thread's blocked signals
+ *   fork-list     fork a child that prints its socket fds ("child-sockets=N")
+ *   exec-list     fork and exec ls -l /proc/self/fd; its output on stdout
  *   exit          return from main with the connection open
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -34,6 +39,7 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "../../tools/demo.h"
@@ -98,6 +104,54 @@ static void write_pattern(int fd, size_t len)
 }
 
 int __close(int fd);
+
+/* Every thread but this one, with its SigBlk mask. */
+static void print_threads(void)
+{
+    char path[300], line[256];
+    int threads = 0;
+    DIR *tasks = opendir("/proc/self/task");
+    struct dirent *d;
+    while (tasks && (d = readdir(tasks))) {
+        if (d->d_name[0] == '.')
+            continue;
+        threads++;
+        if (atoi(d->d_name) == getpid())
+            continue;
+        snprintf(path, sizeof path, "/proc/self/task/%s/status", d->d_name);
+        FILE *f = fopen(path, "r");
+        while (f && fgets(line, sizeof line, f))
+            if (strncmp(line, "SigBlk:", 7) == 0)
+                printf("thread-sigblk=%s", line + 8);
+        if (f)
+            fclose(f);
+    }
+    if (tasks)
+        closedir(tasks);
+    printf("threads=%d\n", threads);
+    fflush(stdout);
+}
+
+/* A forked child counts the sockets it holds, then exits at once. */
+static void fork_list_sockets(void)
+{
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        char path[64], link[64];
+        int sockets = 0;
+        for (int fd = 0; fd < 65536; fd++) {
+            snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+            ssize_t n = readlink(path, link, sizeof link - 1);
+            if (n > 0 && strncmp(link, "socket:", 7) == 0)
+                sockets++;
+        }
+        printf("child-sockets=%d\n", sockets);
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
+}
 
 static void close_everything(const char *how)
 {
@@ -203,6 +257,8 @@ int main(int argc, char **argv)
             }
         } else if (strncmp(step, "write:", 6) == 0) {
             write_pattern(conn, (size_t)arg);
+            printf("wrote=%ld\n", arg);
+            fflush(stdout);
         } else if (strncmp(step, "sleep:", 6) == 0) {
             usleep((useconds_t)arg * 1000);
         } else if (strcmp(step, "nonblock") == 0) {
@@ -222,6 +278,20 @@ int main(int argc, char **argv)
         } else if (is_close_step(step)) {
             int ret = close_by(step, conn);
             report(step, ret, errno, start);
+        } else if (strcmp(step, "reuse") == 0) {
+            printf("reuse=%d\n", open("/dev/null", O_RDONLY));
+            fflush(stdout);
+        } else if (strcmp(step, "threads") == 0) {
+            print_threads();
+        } else if (strcmp(step, "fork-list") == 0) {
+            fork_list_sockets();
+        } else if (strcmp(step, "exec-list") == 0) {
+            pid_t child = fork();
+            if (child == 0) {
+                execl("/bin/ls", "ls", "-l", "/proc/self/fd/", (char *)NULL);
+                _exit(127);
+            }
+            waitpid(child, NULL, 0);
         } else if (strcmp(step, "itimer") == 0) {
             struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART */
             struct itimerval every_ms = {{0, 1000}, {0, 1000}};

@@ -3,7 +3,8 @@
  *
  * usage: manyconn N HOW PORT
  *   HOW: close_range (close_range(first, ~0U, 0)), closefrom,
- *        syscall (syscall(SYS_close_range, ...)), exit (return from main)
+ *        syscall (syscall(SYS_close_range, ...)), exit (return from main),
+ *        close (close() each in turn, then return from main)
  * Prints "closed N in MS ms" for the range closes. */
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -21,10 +22,12 @@ static long now_ms(void)
 int main(int argc, char **argv)
 {
     if (argc != 4) {
-        fprintf(stderr, "usage: manyconn N close_range|closefrom|syscall|exit PORT\n");
+        fprintf(stderr, "usage: manyconn N close_range|closefrom|syscall|exit|close PORT\n");
         return 2;
     }
-    int n = atoi(argv[1]), first = -1;
+    int n = atoi(argv[1]), first = -1, conns[1024];
+    if (n > 1024)
+        n = 1024;
     const char *how = argv[2];
     int listener = demo_listen(4, atoi(argv[3]));
     demo_ready(atoi(argv[3]));
@@ -35,6 +38,7 @@ int main(int argc, char **argv)
             die("accept");
         if (first < 0)
             first = conn;
+        conns[i] = conn;
         for (int wait = 0; wait < 5000 && ioctl(conn, FIONREAD, &queued) == 0 && queued < 10; wait++)
             usleep(1000);
         if (recv(conn, &byte, 1, 0) != 1)
@@ -47,6 +51,9 @@ int main(int argc, char **argv)
         closefrom(first);
     else if (strcmp(how, "syscall") == 0)
         syscall(SYS_close_range, first, ~0U, 0);
+    else if (strcmp(how, "close") == 0)
+        for (int i = 0; i < n; i++)
+            close(conns[i]);
     else
         return 0; /* exit with every connection open */
     printf("closed %d in %ld ms\n", n, now_ms() - start);
