@@ -21,6 +21,7 @@ TEST_PROGS = $(patsubst tests/progs/%.c,$(B)/tests/progs/%,$(wildcard tests/prog
 
 # Further targets (install, benchmarks, sanitizer runs) live in mk/, one
 # fragment per concern; each may add outputs to ALL_EXTRA and CHECK_EXTRA.
+.DEFAULT_GOAL := all
 ALL_EXTRA   =
 CHECK_EXTRA =
 include $(wildcard mk/*.mk)

@@ -171,21 +171,45 @@ void fmt_utc_time(struct fmtbuf *b)
     put(b, 'Z');
 }
 
-/* A JSON string literal; also the safe way to show untrusted text (control
- * bytes and non-ASCII become escapes, so a value cannot forge a log line). */
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs,
+ * no surrogates, nothing past U+10FFFF), or 0. */
+static int utf8_length(const unsigned char *p)
+{
+    int len = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+    if (len == 0 || p[0] > 0xf4)
+        return 0;
+    for (int i = 1; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
+        (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
+        return 0;
+    return len;
+}
+
+/* A JSON string literal; also the safe way to show untrusted text: quotes,
+ * backslashes, control bytes and DEL are escaped (a value cannot forge a log
+ * line), well-formed UTF-8 passes, any other byte becomes U+FFFD. */
 void fmt_json_str(struct fmtbuf *b, const char *s)
 {
     put(b, '"');
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        int len;
         if (*p == '"' || *p == '\\') {
             put(b, '\\');
             put(b, (char)*p);
-        } else if (*p < 0x20 || *p >= 0x7f) {
+        } else if (*p < 0x20 || *p == 0x7f) {
             fmt_str(b, "\\u00");
             put(b, "0123456789abcdef"[*p >> 4]);
             put(b, "0123456789abcdef"[*p & 15]);
-        } else {
+        } else if (*p < 0x80) {
             put(b, (char)*p);
+        } else if ((len = utf8_length(p)) > 0) {
+            for (int i = 0; i < len; i++)
+                put(b, (char)p[i]);
+            p += len - 1;
+        } else {
+            fmt_str(b, "\\ufffd");
         }
     }
     put(b, '"');

@@ -118,9 +118,9 @@ static const char *outcome_name(enum outcome o)
     case OUT_PEER_RESET: return "peer-reset";
     case OUT_ERROR: return "error";
     case OUT_EVICTED: return "evicted";
-    case OUT_CLEAN: break;
+    case OUT_NONE: break;
     }
-    return "clean";
+    return "none";
 }
 
 static void text_event(struct fmtbuf *b, const struct close_event *ev)

@@ -69,7 +69,7 @@ const char *close_path_name(enum close_path_kind path);
 
 enum action { ACT_NONE, ACT_DRAIN, ACT_SKIP_SHARED, ACT_SKIP_ABORT, ACT_LOG_ONLY };
 enum outcome {
-    OUT_CLEAN,       /* no RST: nothing unread at the real close */
+    OUT_NONE,        /* not drained (the action was not drain) */
     OUT_PEER_EOF,    /* drained to the peer's FIN */
     OUT_TIME_BOUND,  /* NORST_LINGER_MS ran out */
     OUT_BYTE_BOUND,  /* NORST_MAX_BYTES ran out */

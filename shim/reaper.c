@@ -144,11 +144,12 @@ static uint64_t token(int i)
     return (uint64_t)reaper.entries[i].gen << 32 | (uint32_t)i;
 }
 
-/* The real close of a lingering socket, and its log line. */
+/* The real close of a lingering socket, and its log line; why overrides
+ * the drain's outcome unless it is OUT_NONE. */
 static void finish(int i, enum outcome why)
 {
     struct lingering *e = &reaper.entries[i];
-    if (why != OUT_CLEAN)
+    if (why != OUT_NONE)
         e->ev.outcome = why;
     e->ev.elapsed_ms = monotonic_ms() - e->start_ms;
     e->ev.unread_at_close = unread_bytes(e->fd);
@@ -170,7 +171,7 @@ static void serve(int i)
 {
     struct lingering *e = &reaper.entries[i];
     if (drain_step(&e->ev, e->fd, norst_cfg.max_bytes))
-        finish(i, OUT_CLEAN);
+        finish(i, OUT_NONE);
 }
 
 /* Take the handoff records waiting in the pipe. */

@@ -38,16 +38,20 @@ void stats_report(void)
     };
     char line[512];
     struct fmtbuf b = {line, 0, sizeof line};
+    int json = norst_cfg.log_json && norst_cfg.log_sink != LOG_NONE;
     if (!norst_cfg.stats)
         return;
-    fmt_str(&b, "libnorst: stats pid=");
+    /* In a JSON log, an object too: {"stats":{...}} with no "action". */
+    fmt_str(&b, json ? "{\"pid\":" : "libnorst: stats pid=");
     fmt_ulong(&b, (unsigned long long)sys0(SYS_getpid));
+    fmt_str(&b, json ? ",\"stats\":{" : "");
     for (int i = 0; i < STAT_COUNT; i++) {
-        fmt_str(&b, " ");
+        fmt_str(&b, json ? (i ? ",\"" : "\"") : " ");
         fmt_str(&b, names[i]);
-        fmt_str(&b, "=");
+        fmt_str(&b, json ? "\":" : "=");
         fmt_ulong(&b, atomic_load(&counters[i]));
     }
+    fmt_str(&b, json ? "}}" : "");
     if (norst_cfg.log_sink == LOG_NONE)
         warn_stderr(line);
     else

@@ -59,7 +59,7 @@ int main(void)
 {
     unread_case("drain", 0, "action=drain outcome=peer-eof drained=9");
     unread_case("always", 0, "action=drain outcome=peer-eof drained=9");
-    unread_case("log", 1, "action=log-only outcome=clean drained=0 ms=0 rst=sent");
+    unread_case("log", 1, "action=log-only outcome=none drained=0 ms=0 rst=sent");
     unread_case("off", 1, NULL);
     in_flight_case("drain", 1);
     in_flight_case("always", 0);

@@ -42,10 +42,10 @@ int main(void)
           x.peer.bytes);
     CHECK(x.peer.reset && x.delta.abort_on_close == 1, "reset %d AbortOnClose %ld", x.peer.reset,
           x.delta.abort_on_close);
-    CHECK(contains(x.server.err, "unread=10 action=skip-shared outcome=clean drained=0 ms=0 rst=possible "
+    CHECK(contains(x.server.err, "unread=10 action=skip-shared outcome=none drained=0 ms=0 rst=possible "
                                "shared=proc-unreadable"),
           "parent's close: %s", x.server.err);
-    CHECK(contains(x.server.err, "unread=5 action=skip-shared outcome=clean drained=0 ms=0 rst=possible "
+    CHECK(contains(x.server.err, "unread=5 action=skip-shared outcome=none drained=0 ms=0 rst=possible "
                                "shared=proc-unreadable"),
           "exec'd program's close: %s", x.server.err);
     case_end();

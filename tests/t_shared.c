@@ -46,19 +46,19 @@ int main(void)
 {
     static const struct shared_case cases[] = {
         {"fork", "fork-per-connection: parent closes its copy after fork, child serves",
-         "action=skip-shared outcome=clean drained=0 ms=0 rst=none shared=another-process",
+         "action=skip-shared outcome=none drained=0 ms=0 rst=none shared=another-process",
          "unread=5 action=drain outcome=peer-eof drained=5"},
         {"fdopen", "fdopen(fd) and fdopen(dup(fd)): the read stream is closed first",
-         "unread=5 action=skip-shared outcome=clean drained=0 ms=0 rst=none shared=another-fd",
+         "unread=5 action=skip-shared outcome=none drained=0 ms=0 rst=none shared=another-fd",
          "unread=5 action=drain outcome=peer-eof drained=5"},
         {"inetd", "inetd style: dup2 onto 0 and 1, original closed, then 0, then 1",
-         "action=skip-shared outcome=clean drained=0 ms=0 rst=none shared=another-fd",
+         "action=skip-shared outcome=none drained=0 ms=0 rst=none shared=another-fd",
          "unread=5 action=drain outcome=peer-eof drained=5"},
         {"scm", "SCM_RIGHTS: the sender closes, the receiver serves",
-         "action=skip-shared outcome=clean drained=0 ms=0 rst=none shared=passed-with-scm-rights",
+         "action=skip-shared outcome=none drained=0 ms=0 rst=none shared=passed-with-scm-rights",
          "unread=5 action=drain outcome=peer-eof drained=5"},
         {"exec", "inherited across exec: the parent closes, the exec'd program serves",
-         "action=skip-shared outcome=clean drained=0 ms=0 rst=none shared=another-process",
+         "action=skip-shared outcome=none drained=0 ms=0 rst=none shared=another-process",
          "unread=5 action=drain outcome=peer-eof drained=5"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -26,5 +26,21 @@ int main(void)
     CHECK(contains(server.err, "rst=none: close() from handle_client_rst+0x"), "stderr: %s", server.err);
     CHECK(contains(server.err, "/echo-server\n"), "stderr: %s", server.err);
     case_end();
+
+    case_begin("in a JSON log the stats line is a JSON object too, and UTF-8 in a path stays UTF-8");
+    const char *json_env[] = {"NORST_STATS=1", "NORST_LOG=stderr", "NORST_LOG_FORMAT=json", NULL};
+    const char *copy[] = {"/bin/sh", "-c", "mkdir -p /tmp/norst-caf\xc3\xa9 && cp ./echo-server /tmp/norst-caf\xc3\xa9/", NULL};
+    const char *renamed[] = {"/tmp/norst-caf\xc3\xa9/echo-server", "-n", "1", "5000", NULL};
+    struct proc cp;
+    proc_start(&cp, 0, NULL, copy, 0);
+    CHECK(proc_finish(&cp, 5000) == 0, "copy: %s", cp.err);
+    proc_start(&server, 1, json_env, renamed, 1);
+    run_client(client, out, sizeof out);
+    CHECK(proc_finish(&server, 5000) == 0, "server: %s", server.err);
+    CHECK(contains(server.err, ",\"stats\":{\"closes\":2,\"tcp_closes\":2,\"would_reset\":1,"
+                               "\"drained_clean\":1,\"bound_hit\":0,\"skipped_shared\":0}}\n"),
+          "stderr: %s", server.err);
+    CHECK(contains(server.err, " in /tmp/norst-caf\xc3\xa9/echo-server\"}"), "stderr: %s", server.err);
+    case_end();
     return harness_done();
 }
