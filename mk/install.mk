@@ -1,0 +1,19 @@
+# make install / make uninstall. PREFIX (default /usr/local, set in
+# mk/tools.mk, where norst gets $(PREFIX)/lib compiled in) and DESTDIR, for
+# staging: the installed norst also finds the library as ../lib/libnorst.so
+# from its own directory.
+
+INSTALL ?= install
+NORST_INSTALLED = lib/libnorst.so bin/norst share/man/man1/norst.1 share/man/man7/libnorst.7
+
+.PHONY: install uninstall
+install: $(B)/libnorst.so $(B)/norst docs/norst.1 docs/libnorst.7
+	$(INSTALL) -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
+	$(INSTALL) -m 0755 $(B)/libnorst.so $(DESTDIR)$(PREFIX)/lib/libnorst.so
+	$(INSTALL) -m 0755 $(B)/norst $(DESTDIR)$(PREFIX)/bin/norst
+	$(INSTALL) -m 0644 docs/norst.1 $(DESTDIR)$(PREFIX)/share/man/man1/norst.1
+	$(INSTALL) -m 0644 docs/libnorst.7 $(DESTDIR)$(PREFIX)/share/man/man7/libnorst.7
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(NORST_INSTALLED))

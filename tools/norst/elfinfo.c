@@ -1,0 +1,241 @@
+/* What a program's ELF headers tell about interposing its close():
+ *   no PT_INTERP       statically linked, the dynamic loader never runs;
+ *   Go sections/notes  the Go runtime makes its own system calls.
+ * Both classes (32/64-bit) and both byte orders; every offset and count is
+ * checked against the file's size before it is used. */
+#include <elf.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tool.h"
+
+#define NT_GO_BUILDID 4       /* the Go linker's build-id note, owner "Go" */
+#define NOTE_SCAN_MAX 65536   /* bytes of a PT_NOTE segment looked at */
+
+struct elf_file {
+    int fd;
+    uint64_t size;
+    int is64, swap;
+};
+
+/* The ELF header's fields that matter here, whatever the class. */
+struct ehdr {
+    unsigned type, machine;
+    uint64_t phoff, shoff;
+    unsigned phentsize, shentsize, shstrndx;
+    uint64_t phnum, shnum;
+};
+
+struct phdr {
+    uint32_t type;
+    uint64_t offset, filesz, align;
+};
+
+struct shdr {
+    uint32_t name, type, link, info;
+    uint64_t offset, size;
+};
+
+static uint16_t f16(const struct elf_file *f, uint16_t v)
+{
+    return f->swap ? __builtin_bswap16(v) : v;
+}
+
+static uint32_t f32(const struct elf_file *f, uint32_t v)
+{
+    return f->swap ? __builtin_bswap32(v) : v;
+}
+
+static uint64_t f64(const struct elf_file *f, uint64_t v)
+{
+    return f->swap ? __builtin_bswap64(v) : v;
+}
+
+/* Exactly len bytes at off, or -1 if the file is shorter. */
+static int read_at(const struct elf_file *f, uint64_t off, void *buf, size_t len)
+{
+    if (off > f->size || len > f->size - off)
+        return -1;
+    for (size_t done = 0; done < len;) {
+        ssize_t n = pread(f->fd, (char *)buf + done, len - done, (off_t)(off + done));
+        if (n <= 0)
+            return -1;
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+/* A table of count entries of entsize bytes (at least min) fits in the file. */
+static int table_fits(const struct elf_file *f, uint64_t off, uint64_t count,
+                      unsigned entsize, size_t min)
+{
+    return entsize >= min && off <= f->size && count <= (f->size - off) / entsize;
+}
+
+/* Each reader takes the header of the file's class, in the file's byte order. */
+static int read_ehdr(const struct elf_file *f, struct ehdr *h)
+{
+    union { Elf64_Ehdr w; Elf32_Ehdr n; } e;
+    if (read_at(f, 0, &e, f->is64 ? sizeof e.w : sizeof e.n) < 0)
+        return -1;
+    if (f->is64)
+        *h = (struct ehdr){f16(f, e.w.e_type), f16(f, e.w.e_machine), f64(f, e.w.e_phoff),
+                           f64(f, e.w.e_shoff), f16(f, e.w.e_phentsize), f16(f, e.w.e_shentsize),
+                           f16(f, e.w.e_shstrndx), f16(f, e.w.e_phnum), f16(f, e.w.e_shnum)};
+    else
+        *h = (struct ehdr){f16(f, e.n.e_type), f16(f, e.n.e_machine), f32(f, e.n.e_phoff),
+                           f32(f, e.n.e_shoff), f16(f, e.n.e_phentsize), f16(f, e.n.e_shentsize),
+                           f16(f, e.n.e_shstrndx), f16(f, e.n.e_phnum), f16(f, e.n.e_shnum)};
+    return 0;
+}
+
+/* Entry i of a table of entsize-byte entries, as long as the class's struct. */
+static int read_entry(const struct elf_file *f, uint64_t table, unsigned entsize, uint64_t i,
+                      void *buf, size_t size64, size_t size32)
+{
+    return read_at(f, table + i * entsize, buf, f->is64 ? size64 : size32);
+}
+
+static int read_phdr(const struct elf_file *f, const struct ehdr *h, uint64_t i, struct phdr *p)
+{
+    union { Elf64_Phdr w; Elf32_Phdr n; } e;
+    if (read_entry(f, h->phoff, h->phentsize, i, &e, sizeof e.w, sizeof e.n) < 0)
+        return -1;
+    *p = f->is64 ? (struct phdr){f32(f, e.w.p_type), f64(f, e.w.p_offset),
+                                 f64(f, e.w.p_filesz), f64(f, e.w.p_align)}
+                 : (struct phdr){f32(f, e.n.p_type), f32(f, e.n.p_offset),
+                                 f32(f, e.n.p_filesz), f32(f, e.n.p_align)};
+    return 0;
+}
+
+static int read_shdr(const struct elf_file *f, const struct ehdr *h, uint64_t i, struct shdr *s)
+{
+    union { Elf64_Shdr w; Elf32_Shdr n; } e;
+    if (read_entry(f, h->shoff, h->shentsize, i, &e, sizeof e.w, sizeof e.n) < 0)
+        return -1;
+    *s = f->is64 ? (struct shdr){f32(f, e.w.sh_name), f32(f, e.w.sh_type), f32(f, e.w.sh_link),
+                                 f32(f, e.w.sh_info), f64(f, e.w.sh_offset), f64(f, e.w.sh_size)}
+                 : (struct shdr){f32(f, e.n.sh_name), f32(f, e.n.sh_type), f32(f, e.n.sh_link),
+                                 f32(f, e.n.sh_info), f32(f, e.n.sh_offset), f32(f, e.n.sh_size)};
+    return 0;
+}
+
+/* Counts too large for the ELF header live in section 0 (PN_XNUM, SHN_XINDEX). */
+static void extended_counts(const struct elf_file *f, struct ehdr *h)
+{
+    struct shdr s0;
+    if (h->shoff == 0 || h->shentsize < (f->is64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr)) ||
+        read_shdr(f, h, 0, &s0) < 0)
+        return;
+    if (h->phnum == PN_XNUM)
+        h->phnum = s0.info;
+    if (h->shnum == 0)
+        h->shnum = s0.size;
+    if (h->shstrndx == SHN_XINDEX)
+        h->shstrndx = s0.link;
+}
+
+/* A note with owner "Go" and type NT_GO_BUILDID in a PT_NOTE segment. */
+static int go_note(const struct elf_file *f, const struct phdr *p)
+{
+    unsigned char buf[NOTE_SCAN_MAX];
+    uint64_t len = p->filesz < sizeof buf ? p->filesz : sizeof buf;
+    uint64_t align = p->align == 8 ? 8 : 4;
+    if (read_at(f, p->offset, buf, (size_t)len) < 0)
+        return 0;
+    for (uint64_t off = 0; off + 12 <= len;) {
+        uint32_t word[3];
+        memcpy(word, buf + off, sizeof word);
+        uint64_t namesz = f32(f, word[0]), descsz = f32(f, word[1]);
+        uint64_t name = off + 12;
+        uint64_t desc = name + ((namesz + align - 1) & ~(align - 1));
+        if (namesz > len || descsz > len || desc > len)
+            return 0;
+        /* The Go linker writes the name padded, "Go\0\0" (namesz 4). */
+        if (f32(f, word[2]) == NT_GO_BUILDID && (namesz == 3 || namesz == 4) &&
+            memcmp(buf + name, "Go", 3) == 0)
+            return 1;
+        off = desc + ((descsz + align - 1) & ~(align - 1));
+    }
+    return 0;
+}
+
+static int go_section_name(const struct elf_file *f, uint64_t strtab_off, uint64_t strtab_size,
+                           uint32_t name)
+{
+    static const char *const names[] = {".go.buildinfo", ".note.go.buildid"};
+    char buf[24];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        size_t len = strlen(names[i]) + 1;
+        if (name < strtab_size && len <= strtab_size - name &&
+            read_at(f, strtab_off + name, buf, len) == 0 && memcmp(buf, names[i], len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int go_sections(const struct elf_file *f, const struct ehdr *h)
+{
+    struct shdr strtab, s;
+    size_t min = f->is64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
+    if (h->shoff == 0 || !table_fits(f, h->shoff, h->shnum, h->shentsize, min) ||
+        h->shstrndx >= h->shnum || read_shdr(f, h, h->shstrndx, &strtab) < 0)
+        return 0;
+    for (uint64_t i = 1; i < h->shnum; i++)
+        if (read_shdr(f, h, i, &s) == 0 && go_section_name(f, strtab.offset, strtab.size, s.name))
+            return 1;
+    return 0;
+}
+
+static int inspect_fd(struct elf_file *f, struct elf_info *out)
+{
+    unsigned char ident[EI_NIDENT];
+    struct ehdr h;
+    struct phdr p;
+    static const int native =
+        __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB : ELFDATA2MSB;
+
+    if (read_at(f, 0, ident, sizeof ident) < 0 || memcmp(ident, ELFMAG, SELFMAG) != 0 ||
+        (ident[EI_CLASS] != ELFCLASS32 && ident[EI_CLASS] != ELFCLASS64) ||
+        (ident[EI_DATA] != ELFDATA2LSB && ident[EI_DATA] != ELFDATA2MSB))
+        return 0;
+    f->is64 = ident[EI_CLASS] == ELFCLASS64;
+    f->swap = ident[EI_DATA] != native;
+    if (read_ehdr(f, &h) < 0 || (h.type != ET_EXEC && h.type != ET_DYN))
+        return 0;
+    extended_counts(f, &h);
+    if (!table_fits(f, h.phoff, h.phnum, h.phentsize,
+                    f->is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr)))
+        return 0;
+
+    memset(out, 0, sizeof *out);
+    out->elf_class = ident[EI_CLASS];
+    out->machine = h.machine;
+    for (uint64_t i = 0; i < h.phnum; i++) {
+        if (read_phdr(f, &h, i, &p) < 0)
+            return 0;
+        if (p.type == PT_INTERP)
+            out->has_interp = 1;
+        else if (p.type == PT_NOTE && !out->is_go)
+            out->is_go = go_note(f, &p);
+    }
+    if (!out->is_go)
+        out->is_go = go_sections(f, &h);
+    return 1;
+}
+
+int elf_inspect(const char *path, struct elf_info *out)
+{
+    struct stat st;
+    struct elf_file f = {.fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)};
+    if (f.fd < 0)
+        return 0;
+    int ok = fstat(f.fd, &st) == 0 && S_ISREG(st.st_mode);
+    f.size = ok ? (uint64_t)st.st_size : 0;
+    ok = ok && inspect_fd(&f, out);
+    close(f.fd);
+    return ok;
+}

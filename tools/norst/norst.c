@@ -1,0 +1,400 @@
+/* norst: run a command with libnorst preloaded.
+ *
+ *   norst [OPTIONS] [--] COMMAND [ARGS...]
+ *   norst report [FILE]
+ *
+ * The options become the NORST_* variables the library reads; libnorst.so's
+ * absolute path goes in front of LD_PRELOAD; then the command replaces this
+ * process, so its exit status is the command's own. Before that, the
+ * command's ELF headers are read for the cases where preloading cannot work
+ * (static, Go, set-user-ID): those get a warning, and still run. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tool.h"
+
+#ifndef NORST_VERSION
+#define NORST_VERSION "0.1.0"
+#endif
+#ifndef NORST_LIBDIR
+#define NORST_LIBDIR "/usr/local/lib"
+#endif
+
+#define LIBRARY "libnorst.so"
+#define LINGER_MS_MAX 3600000ULL          /* as the library: an hour */
+#define MAX_BYTES_MAX (1ULL << 62)
+
+static const char usage_text[] =
+    "usage: norst [OPTIONS] [--] COMMAND [ARGS...]\n"
+    "       norst report [FILE]\n"
+    "\n"
+    "Runs COMMAND with libnorst preloaded: closing a TCP socket with unread data\n"
+    "sends a FIN and drains the socket instead of resetting the connection.\n"
+    "\n"
+    "  -m, --mode MODE       drain (default), always, log or off  (NORST_MODE)\n"
+    "  -t, --linger-ms MS    drain bound per close, 0 to 3600000  (NORST_LINGER_MS)\n"
+    "      --max-bytes N     discard at most N bytes, 0: no bound (NORST_MAX_BYTES)\n"
+    "  -l, --log TARGET      FILE, stderr or syslog               (NORST_LOG)\n"
+    "      --json            log JSON lines               (NORST_LOG_FORMAT=json)\n"
+    "      --async           drain in a background thread (NORST_ASYNC=1)\n"
+    "      --stats           a summary line at exit       (NORST_STATS=1)\n"
+    "  -h, --help            show this help\n"
+    "      --version         show the version\n"
+    "\n"
+    "norst report summarises a JSON log (FILE, or standard input).\n"
+    "See norst(1) and libnorst(7).\n";
+
+void *xrealloc(void *ptr, size_t size)
+{
+    void *p = realloc(ptr, size ? size : 1);
+    if (!p) {
+        fputs("norst: out of memory\n", stderr);
+        exit(1);
+    }
+    return p;
+}
+
+char *xstrdup(const char *s)
+{
+    size_t len = strlen(s) + 1;
+    return memcpy(xrealloc(NULL, len), s, len);
+}
+
+/* A bad option value: status 2, as for any other usage error. */
+__attribute__((noreturn)) static void bad_value(const char *option, const char *value,
+                                                const char *expected)
+{
+    fprintf(stderr, "norst: %s: '%s' is not %s\nTry 'norst --help'.\n", option, value, expected);
+    exit(2);
+}
+
+/* ---- option values, checked as the library checks them ---- */
+
+/* Decimal digits only, no sign, no suffix, at most max. */
+static int is_decimal_upto(const char *s, unsigned long long max)
+{
+    unsigned long long v = 0;
+    if (!*s || strspn(s, "0123456789") != strlen(s))
+        return 0;
+    for (; *s; s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (max - d) / 10)
+            return 0;
+        v = v * 10 + d;
+    }
+    return 1;
+}
+
+static const char *check_mode(const char *v)
+{
+    static const char *const modes[] = {"drain", "always", "log", "off"};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
+        if (strcmp(v, modes[i]) == 0)
+            return v;
+    bad_value("--mode", v, "drain, always, log or off");
+    return NULL;
+}
+
+static const char *check_linger(const char *v)
+{
+    if (!is_decimal_upto(v, LINGER_MS_MAX))
+        bad_value("--linger-ms", v, "a whole number of milliseconds from 0 to 3600000");
+    return v;
+}
+
+static const char *check_max_bytes(const char *v)
+{
+    if (!is_decimal_upto(v, MAX_BYTES_MAX))
+        bad_value("--max-bytes", v, "a byte count (decimal digits; 0 for no bound)");
+    return v;
+}
+
+static const char *check_log(const char *v)
+{
+    if (!*v)
+        bad_value("--log", v, "FILE, stderr or syslog");
+    return v;
+}
+
+/* ---- finding the library ---- */
+
+static int is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The library's absolute path (malloc'ed): $NORST_LIBRARY; next to this
+ * executable (the build tree); ../lib from it (an installed tree, also
+ * under DESTDIR); the compiled-in NORST_LIBDIR. */
+static char *find_library(void)
+{
+    char exe[PATH_MAX], candidate[PATH_MAX + 32];
+    const char *env = getenv("NORST_LIBRARY");
+    char *found = NULL;
+
+    if (env && *env) {
+        if (!is_file(env) || !(found = realpath(env, NULL))) {
+            fprintf(stderr, "norst: NORST_LIBRARY=%s: not a readable file\n", env);
+            exit(1);
+        }
+        return found;
+    }
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        *strrchr(exe, '/') = '\0';
+        static const char *const relative[] = {"/" LIBRARY, "/../lib/" LIBRARY};
+        for (size_t i = 0; i < sizeof relative / sizeof relative[0] && !found; i++) {
+            snprintf(candidate, sizeof candidate, "%s%s", exe, relative[i]);
+            if (is_file(candidate))
+                found = realpath(candidate, NULL);
+        }
+    }
+    if (!found && is_file(NORST_LIBDIR "/" LIBRARY))
+        found = realpath(NORST_LIBDIR "/" LIBRARY, NULL);
+    if (!found) {
+        fprintf(stderr, "norst: cannot find " LIBRARY " (looked next to norst, in ../lib "
+                        "from it and in " NORST_LIBDIR "); set NORST_LIBRARY to its path\n");
+        exit(1);
+    }
+    return found;
+}
+
+/* ---- LD_PRELOAD ---- */
+
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+/* Whether the list (entries separated by spaces or colons, as ld.so reads
+ * it) already preloads lib, by the same path or another path to the file. */
+static int preload_has(const char *list, const char *lib)
+{
+    char *copy = xstrdup(list), *rest = copy, *entry;
+    int found = 0;
+    while (!found && (entry = strsep(&rest, " :")))
+        found = *entry && (strcmp(entry, lib) == 0 || (strchr(entry, '/') && same_file(entry, lib)));
+    free(copy);
+    return found;
+}
+
+static void prepend_preload(const char *lib)
+{
+    const char *old = getenv("LD_PRELOAD");
+    if (strpbrk(lib, " :")) {
+        fprintf(stderr, "norst: %s: LD_PRELOAD cannot hold a path with a space or colon\n", lib);
+        exit(1);
+    }
+    if (!old || !*old) {
+        setenv("LD_PRELOAD", lib, 1);
+    } else if (!preload_has(old, lib)) {
+        char *list = xrealloc(NULL, strlen(lib) + strlen(old) + 2);
+        sprintf(list, "%s:%s", lib, old);
+        setenv("LD_PRELOAD", list, 1);
+        free(list);
+    }
+}
+
+/* ---- the command ---- */
+
+/* The file execvp would run (malloc'ed), or NULL with *err ENOENT (nothing
+ * there) or EACCES (found, not executable). */
+static char *resolve_command(const char *cmd, int *err)
+{
+    struct stat st;
+    *err = ENOENT;
+    if (!*cmd)
+        return NULL;
+    if (strchr(cmd, '/')) {
+        if (stat(cmd, &st) == 0)
+            return xstrdup(cmd);
+        *err = errno;
+        return NULL;
+    }
+    const char *path = getenv("PATH");
+    char default_path[256];
+    if (!path) {
+        confstr(_CS_PATH, default_path, sizeof default_path);
+        path = default_path;
+    }
+    for (const char *dir = path;; dir++) {
+        size_t dirlen = strcspn(dir, ":");
+        char *candidate = xrealloc(NULL, dirlen + strlen(cmd) + 3);
+        sprintf(candidate, "%.*s/%s", (int)dirlen, dirlen ? dir : ".", cmd);
+        if (stat(candidate, &st) == 0) {
+            if (S_ISREG(st.st_mode) && access(candidate, X_OK) == 0)
+                return candidate;
+            *err = EACCES; /* execvp goes on, and reports EACCES if nothing else runs */
+        }
+        free(candidate);
+        dir += dirlen;
+        if (!*dir)
+            return NULL;
+    }
+}
+
+static void warn_command(const char *file, const char *lib)
+{
+    static const char *const suid_tail =
+        ": the dynamic loader ignores LD_PRELOAD paths with slashes and libnorst's "
+        "NORST_* settings for it";
+    struct elf_info prog, libinfo;
+    struct stat st;
+
+    if (stat(file, &st) < 0 || !S_ISREG(st.st_mode) || access(file, X_OK) < 0)
+        return; /* it will not run: the exec says why */
+    if (st.st_mode & S_ISUID)
+        fprintf(stderr, "norst: warning: %s is set-user-ID%s\n", file, suid_tail);
+    else if (st.st_mode & S_ISGID)
+        fprintf(stderr, "norst: warning: %s is set-group-ID%s\n", file, suid_tail);
+    if (!elf_inspect(file, &prog))
+        return; /* a script, say: its interpreter is what runs */
+    if (!prog.has_interp)
+        fprintf(stderr, "norst: warning: %s is statically linked: "
+                        "LD_PRELOAD cannot interpose its close()\n", file);
+    if (prog.is_go)
+        fprintf(stderr, "norst: warning: %s is a Go program: "
+                        "Go makes its own system calls, libnorst cannot see its closes\n", file);
+    if (prog.has_interp && elf_inspect(lib, &libinfo) &&
+        (libinfo.elf_class != prog.elf_class || libinfo.machine != prog.machine))
+        fprintf(stderr, "norst: warning: %s is built for another architecture than %s: "
+                        "the dynamic loader will skip the library\n", file, lib);
+}
+
+/* The shells' test before running a file as a script: a NUL byte in its
+ * first line (up to 80 bytes) means a binary the kernel could not run. */
+static int looks_binary(const char *file)
+{
+    char head[80];
+    ssize_t n = 0;
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        n = read(fd, head, sizeof head);
+        close(fd);
+    }
+    for (ssize_t i = 0; i < n && head[i] != '\n'; i++)
+        if (head[i] == '\0')
+            return 1;
+    return 0;
+}
+
+/* Replaces this process; returns only to exit with the shell's statuses:
+ * 127 not found, 126 found but not executable. */
+static int run(char **argv, const char *lib)
+{
+    int err;
+    char *file = resolve_command(argv[0], &err);
+
+    if (!file) {
+        if (err == ENOENT && !strchr(argv[0], '/'))
+            fprintf(stderr, "norst: %s: command not found\n", argv[0]);
+        else
+            fprintf(stderr, "norst: %s: %s\n", argv[0], strerror(err));
+        return err == ENOENT ? 127 : 126;
+    }
+    warn_command(file, lib);
+    execv(file, argv);
+    err = errno;
+    if (err == ENOEXEC) {
+        if (looks_binary(file)) {
+            fprintf(stderr, "norst: %s: cannot execute binary file: %s\n", file, strerror(err));
+            return 126;
+        }
+        /* No "#!" line: a shell script, run as execvp and the shells do. */
+        int argc = 0;
+        while (argv[argc])
+            argc++;
+        char **sh_argv = xrealloc(NULL, (size_t)(argc + 2) * sizeof *sh_argv);
+        sh_argv[0] = "sh";
+        sh_argv[1] = file;
+        memcpy(sh_argv + 2, argv + 1, (size_t)argc * sizeof *sh_argv);
+        execv("/bin/sh", sh_argv);
+        err = errno;
+    }
+    if (err == ENOENT) {
+        fprintf(stderr, "norst: %s: cannot execute: a file it needs (its interpreter or "
+                        "loader) was not found\n", file);
+        return 127;
+    }
+    fprintf(stderr, "norst: %s: %s\n", file, strerror(err));
+    return 126;
+}
+
+enum { OPT_MAX_BYTES = 256, OPT_JSON, OPT_ASYNC, OPT_STATS, OPT_VERSION };
+
+/* The library's variables, in the order they are set. */
+enum var { V_MODE, V_LINGER, V_MAX_BYTES, V_LOG, V_FORMAT, V_ASYNC, V_STATS, N_VARS };
+static const char *const var_names[N_VARS] = {
+    [V_MODE] = "NORST_MODE",       [V_LINGER] = "NORST_LINGER_MS",
+    [V_MAX_BYTES] = "NORST_MAX_BYTES", [V_LOG] = "NORST_LOG",
+    [V_FORMAT] = "NORST_LOG_FORMAT", [V_ASYNC] = "NORST_ASYNC",
+    [V_STATS] = "NORST_STATS",
+};
+
+int main(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"mode", required_argument, NULL, 'm'},
+        {"linger-ms", required_argument, NULL, 't'},
+        {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
+        {"log", required_argument, NULL, 'l'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"async", no_argument, NULL, OPT_ASYNC},
+        {"stats", no_argument, NULL, OPT_STATS},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    const char *set[N_VARS] = {NULL};
+    int opt;
+
+    if (argc >= 2 && strcmp(argv[1], "report") == 0)
+        return report_main(argc - 1, argv + 1);
+
+    argv[0] = "norst"; /* getopt's messages name it */
+    while ((opt = getopt_long(argc, argv, "+m:t:l:h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'm': set[V_MODE] = check_mode(optarg); break;
+        case 't': set[V_LINGER] = check_linger(optarg); break;
+        case OPT_MAX_BYTES: set[V_MAX_BYTES] = check_max_bytes(optarg); break;
+        case 'l': set[V_LOG] = check_log(optarg); break;
+        case OPT_JSON: set[V_FORMAT] = "json"; break;
+        case OPT_ASYNC: set[V_ASYNC] = "1"; break;
+        case OPT_STATS: set[V_STATS] = "1"; break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return 0;
+        case OPT_VERSION:
+            puts("norst " NORST_VERSION);
+            return 0;
+        default:
+            fputs("Try 'norst --help'.\n", stderr);
+            return 2;
+        }
+    }
+    if (optind == argc) {
+        fputs(usage_text, stderr);
+        return 2;
+    }
+
+    char *lib = find_library();
+    for (int i = 0; i < N_VARS; i++)
+        if (set[i])
+            setenv(var_names[i], set[i], 1);
+    const char *log = getenv("NORST_LOG");
+    if (set[V_FORMAT] && (!log || !*log))
+        fputs("norst: warning: --json without --log: the library logs nowhere\n", stderr);
+    prepend_preload(lib);
+    return run(argv + optind, lib);
+}
