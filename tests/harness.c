@@ -141,8 +141,13 @@ void proc_start(struct proc *p, int with_shim, const char *const *env,
         int err = open(p->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(out[1], 1);
         dup2(err, 2);
+        /* NORST_TEST_RUNTIME: a sanitizer runtime that must be loaded before
+         * a sanitized libnorst.so (make check-full). */
+        const char *runtime = getenv("NORST_TEST_RUNTIME");
+        char preload[512];
+        snprintf(preload, sizeof preload, "%s%s%s", runtime ? runtime : "", runtime ? ":" : "", SHIM_PATH);
         if (with_shim)
-            setenv("LD_PRELOAD", SHIM_PATH, 1);
+            setenv("LD_PRELOAD", preload, 1);
         else
             unsetenv("LD_PRELOAD");
         for (; env && *env; env++)
