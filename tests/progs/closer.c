@@ -24,6 +24,8 @@
  *   syscall_close_range   syscall(SYS_close_range, connection, ~0U, 0)
  *   itimer        SIGALRM every millisecond from now on (no SA_RESTART)
  *   reuse         open /dev/null; prints "reuse=FD" (the lowest free number)
+ *   fdcount       prints "fds=N", the number of entries in /proc/self/fd
+ *   fill          write (non-blocking) until the send queue is full
  *   threads       prints "threads=N" and each other thread's blocked signals
  *   fork-list     fork a child that prints its socket fds ("child-sockets=N")
  *   exec-list     fork and exec ls -l /proc/self/fd; its output on stdout
@@ -104,6 +106,17 @@ static void write_pattern(int fd, size_t len)
 }
 
 int __close(int fd);
+
+static int count_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    while (d && readdir(d))
+        n++;
+    if (d)
+        closedir(d);
+    return n - 3; /* ".", ".." and the directory's own fd */
+}
 
 /* Every thread but this one, with its SigBlk mask. */
 static void print_threads(void)
@@ -278,6 +291,16 @@ int main(int argc, char **argv)
         } else if (is_close_step(step)) {
             int ret = close_by(step, conn);
             report(step, ret, errno, start);
+        } else if (strcmp(step, "fdcount") == 0) {
+            printf("fds=%d\n", count_fds());
+            fflush(stdout);
+        } else if (strcmp(step, "fill") == 0) {
+            char buf[65536] = {0};
+            long filled = 0, n;
+            while ((n = send(conn, buf, sizeof buf, MSG_DONTWAIT | MSG_NOSIGNAL)) > 0)
+                filled += n;
+            printf("filled=%ld\n", filled);
+            fflush(stdout);
         } else if (strcmp(step, "reuse") == 0) {
             printf("reuse=%d\n", open("/dev/null", O_RDONLY));
             fflush(stdout);
