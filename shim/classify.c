@@ -58,6 +58,12 @@ void classify(int fd, int want_state, struct tcp_probe *out)
         out->kind = KIND_IDLE;
         return;
     }
+    /* Bytes in the receive queue: a connected (or closing) socket, and the
+     * state is not worth a TCP_INFO call. */
+    if (out->unread > 0 && !want_state) {
+        out->kind = KIND_CONNECTED;
+        return;
+    }
     /* Unconnected and half-open sockets have nothing to protect. */
     out->tcp_state = tcp_state(fd);
     switch (out->tcp_state) {

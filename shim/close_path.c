@@ -74,7 +74,8 @@ int close_path_begin(int fd, enum close_path_kind path, const void *caller,
     ev->unread = probe.unread;
     ev->unread_at_close = probe.unread;
     ev->tcp_state = probe.tcp_state;
-    record_addresses(fd, ev);
+    if (norst_cfg.log_sink != LOG_NONE) /* only the log shows them */
+        record_addresses(fd, ev);
 
     /* decide */
     if (wants_abort(fd)) {
@@ -113,12 +114,20 @@ long linger_deadline(void)
 void close_path_act(struct close_event *evs, int count, long deadline_ms)
 {
     drain_sockets(evs, count, deadline_ms, norst_cfg.max_bytes);
-    for (int i = 0; i < count; i++) {
-        if (evs[i].action != ACT_DRAIN)
-            continue;
-        evs[i].unread_at_close = unread_bytes(evs[i].fd);
-        evs[i].rst = evs[i].unread_at_close > 0;
-    }
+    for (int i = 0; i < count; i++)
+        if (evs[i].action == ACT_DRAIN)
+            note_unread_at_close(&evs[i], evs[i].fd);
+}
+
+/* After the peer's FIN (or its reset) nothing more can arrive: only a drain
+ * that stopped at a bound needs to look at what is left. */
+void note_unread_at_close(struct close_event *ev, int fd)
+{
+    if (ev->outcome == OUT_PEER_EOF || ev->outcome == OUT_PEER_RESET)
+        ev->unread_at_close = 0;
+    else
+        ev->unread_at_close = unread_bytes(fd);
+    ev->rst = ev->unread_at_close > 0;
 }
 
 void close_path_end(struct close_event *ev)

@@ -23,23 +23,37 @@
 
 #define DRAIN_BATCH 64
 
+/* libc's clock_gettime: the vDSO, no system call; async-signal-safe, and
+ * CLOCK_MONOTONIC cannot fail, so errno stays as it was. */
 long monotonic_ms(void)
 {
     struct timespec ts = {0, 0};
-    sys2(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-void drain_start(struct close_event *ev)
+void drain_send_fin(struct close_event *ev)
 {
-    int one = 1;
     if (ev->fin_sent)
         return;
     ev->fin_sent = 1;
     sys2(SYS_shutdown, ev->fd, SHUT_WR);
-    /* A high SO_RCVLOWAT would keep poll quiet while bytes sit queued. */
-    sys5(SYS_setsockopt, ev->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof one);
     ev->outcome = OUT_TIME_BOUND;
+}
+
+/* A high SO_RCVLOWAT would keep poll quiet while bytes sit queued. */
+void drain_prepare_read(int fd)
+{
+    int one = 1;
+    sys5(SYS_setsockopt, fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof one);
+}
+
+void drain_start(struct close_event *ev)
+{
+    if (ev->fin_sent)
+        return;
+    drain_send_fin(ev);
+    drain_prepare_read(ev->fd);
 }
 
 int drain_step(struct close_event *ev, int fd, unsigned long long max_bytes)

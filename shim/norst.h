@@ -114,6 +114,7 @@ int close_path_begin(int fd, enum close_path_kind path, const void *caller,
 void close_path_act(struct close_event *evs, int count, long deadline_ms);
 void close_path_end(struct close_event *ev);
 long linger_deadline(void);
+void note_unread_at_close(struct close_event *ev, int fd);
 
 /* One fd about to be closed by the caller (close, fclose, dup2 over it):
  * begin, then act here or hand the socket to the reaper. The caller does the
@@ -169,6 +170,9 @@ void drain_sockets(struct close_event *evs, int count, long deadline_ms,
                    unsigned long long max_bytes);
 /* FIN now, drain later (drain_sockets skips the FIN for such an event). */
 void drain_start(struct close_event *ev);
+/* The two halves of drain_start: our FIN; readiness for discarding. */
+void drain_send_fin(struct close_event *ev);
+void drain_prepare_read(int fd);
 /* Discard what is queued on fd for ev; 1 when this socket is finished. */
 int drain_step(struct close_event *ev, int fd, unsigned long long max_bytes);
 

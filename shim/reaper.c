@@ -3,16 +3,19 @@
  * The handoff (app thread, inside close): our FIN goes out now, the socket
  * is detached from everything of the application's that could still report
  * on it (its epoll sets, O_ASYNC), duplicated to a high fd number the
- * application never sees, and described in one record written to a
- * non-blocking pipe. Only raw syscalls and one atomic write(): it stays
- * async-signal-safe. Any failure, or the NORST_MAX_LINGER cap, falls back to
- * the synchronous drain.
+ * application never sees, described in an entry taken from a lock-free free
+ * list, pushed on a lock-free intake list and added to the reaper's epoll
+ * set. Raw syscalls and atomics only: it stays async-signal-safe. Nothing
+ * wakes the reaper: the socket's own events do, or the reaper's timeout,
+ * which never exceeds NORST_LINGER_MS and so never passes a new entry's
+ * deadline. Any failure, or the NORST_MAX_LINGER cap, falls back to the
+ * synchronous drain.
  *
  * The reaper (one thread per process, started outside any close, all signals
- * blocked): one epoll set over the pipe and every lingering socket; entries
- * kept in handoff order, which is deadline order since every socket gets the
- * same NORST_LINGER_MS. It discards what arrives and does the real close at
- * the peer's EOF, the byte bound or the deadline.
+ * blocked): takes the intake at every wake-up, keeps entries in deadline
+ * order (every socket gets the same NORST_LINGER_MS, so that is handoff
+ * order, give or take concurrent handoffs), discards what arrives, and does
+ * the real close at the peer's EOF, the byte bound or the deadline.
  *
  * Why the epoll detach: an epoll registration lives as long as the open
  * file, and the reaper's duplicate keeps the file open; without EPOLL_CTL_DEL
@@ -38,18 +41,12 @@ NORST_OLD_SYMBOL(pthread_attr_setstacksize);
 NORST_OLD_SYMBOL(pthread_sigmask);
 
 #define MAX_EPOLL_FDS 256
-#define PIPE_TOKEN ((uint64_t)-1)
-
-struct handoff {
-    int reaper_fd;
-    long deadline_ms, start_ms;
-    struct close_event ev;
-};
 
 struct lingering {
-    int fd;           /* the reaper's duplicate; -1 when the entry is free */
-    uint32_t gen;     /* bumped on reuse: stale epoll events are ignored */
-    int prev, next;   /* handoff (= deadline) order */
+    int fd;              /* the reaper's duplicate; -1 while not listed */
+    _Atomic uint32_t gen; /* bumped on reuse: stale epoll events are ignored */
+    int prev, next;      /* deadline order, under the lock */
+    int link;            /* free list or intake list: index + 1, 0 ends */
     long deadline_ms, start_ms;
     struct close_event ev;
 };
@@ -59,11 +56,14 @@ static struct {
     _Atomic int lingering;
     int capacity;
     int base_fd; /* reaper duplicates live at this number and above */
-    int pipe_r, pipe_w, epfd; /* internal_fd slots: the numbers may move */
+    int epfd;    /* internal_fd slot: the number may move */
     struct lingering *entries;
-    int head, tail, free_list;
+    _Atomic int unused;       /* entries never used yet start here */
+    _Atomic uint64_t free_top; /* tag << 32 | (index + 1): ABA-safe pops */
+    _Atomic int intake;       /* index + 1 of the newest handoff */
+    int head, tail;           /* the deadline-ordered list, under the lock */
     _Atomic int lock;
-} reaper = {.pipe_r = -1, .pipe_w = -1, .epfd = -1, .head = -1, .tail = -1, .free_list = -1};
+} reaper = {.epfd = -1, .head = -1, .tail = -1};
 
 /* epoll fds the application created: the handoff removes the socket from
  * each (ENOENT where it was not registered). A full table disables async. */
@@ -92,8 +92,6 @@ void reaper_epoll_closed(int epfd)
 /* A spinlock, not a mutex: app threads take it only on rare paths (an fd
  * limit hit, a dup2 onto one of the reaper's fds), and the reaper never
  * blocks holding it. */
-#define PIPE_R internal_fd_get(reaper.pipe_r)
-#define PIPE_W internal_fd_get(reaper.pipe_w)
 #define EPFD internal_fd_get(reaper.epfd)
 
 void reaper_lock(void)
@@ -127,21 +125,59 @@ static void list_unlink(int i)
         reaper.tail = e->prev;
 }
 
-static void list_append(int i)
+/* Insert by deadline, from the tail: handoffs come almost in order. */
+static void list_insert(int i)
 {
     struct lingering *e = &reaper.entries[i];
-    e->prev = reaper.tail;
-    e->next = -1;
-    if (reaper.tail >= 0)
-        reaper.entries[reaper.tail].next = i;
+    int after = reaper.tail;
+    while (after >= 0 && reaper.entries[after].deadline_ms > e->deadline_ms)
+        after = reaper.entries[after].prev;
+    e->prev = after;
+    e->next = after >= 0 ? reaper.entries[after].next : reaper.head;
+    if (e->next >= 0)
+        reaper.entries[e->next].prev = i;
+    else
+        reaper.tail = i;
+    if (after >= 0)
+        reaper.entries[after].next = i;
     else
         reaper.head = i;
-    reaper.tail = i;
 }
 
 static uint64_t token(int i)
 {
-    return (uint64_t)reaper.entries[i].gen << 32 | (uint32_t)i;
+    return (uint64_t)atomic_load_explicit(&reaper.entries[i].gen, memory_order_relaxed) << 32 |
+           (uint32_t)i;
+}
+
+/* ---- lock-free entry allocation (app threads) and release (reaper) ---- */
+
+static int entry_take(void)
+{
+    uint64_t top = atomic_load(&reaper.free_top);
+    for (;;) {
+        uint32_t index1 = (uint32_t)top;
+        if (index1 == 0)
+            break;
+        int next1 = reaper.entries[index1 - 1].link;
+        uint64_t new_top = ((top >> 32) + 1) << 32 | (uint32_t)next1;
+        if (atomic_compare_exchange_weak(&reaper.free_top, &top, new_top))
+            return (int)index1 - 1;
+    }
+    int fresh = atomic_fetch_add(&reaper.unused, 1);
+    if (fresh < reaper.capacity)
+        return fresh;
+    atomic_fetch_sub(&reaper.unused, 1);
+    return -1;
+}
+
+static void entry_give_back(int i)
+{
+    uint64_t top = atomic_load(&reaper.free_top);
+    do
+        reaper.entries[i].link = (int)(uint32_t)top;
+    while (!atomic_compare_exchange_weak(&reaper.free_top, &top,
+                                         ((top >> 32) + 1) << 32 | (uint32_t)(i + 1)));
 }
 
 /* The real close of a lingering socket, and its log line; why overrides
@@ -152,17 +188,15 @@ static void finish(int i, enum outcome why)
     if (why != OUT_NONE)
         e->ev.outcome = why;
     e->ev.elapsed_ms = monotonic_ms() - e->start_ms;
-    e->ev.unread_at_close = unread_bytes(e->fd);
-    e->ev.rst = e->ev.unread_at_close > 0;
-    sys4(SYS_epoll_ctl, EPFD, EPOLL_CTL_DEL, e->fd, NULL);
+    note_unread_at_close(&e->ev, e->fd);
+    /* The last reference: closing it also takes it out of our epoll set. */
     fdtab_set_reaper(e->fd, 0);
     sys1(SYS_close, e->fd);
     close_path_end(&e->ev);
     list_unlink(i);
     e->fd = -1;
-    e->gen++;
-    e->next = reaper.free_list;
-    reaper.free_list = i;
+    atomic_fetch_add(&e->gen, 1);
+    entry_give_back(i);
     atomic_fetch_sub(&reaper.lingering, 1);
 }
 
@@ -174,25 +208,22 @@ static void serve(int i)
         finish(i, OUT_NONE);
 }
 
-/* Take the handoff records waiting in the pipe. */
+/* Take the handoffs pushed since the last look (under the lock). */
 static void ingest(void)
 {
-    struct handoff h;
-    while (sys3(SYS_read, PIPE_R, &h, sizeof h) == (long)sizeof h) {
-        int i = reaper.free_list;
-        if (i < 0) { /* cannot happen: the cap is counted at handoff */
-            sys1(SYS_close, h.reaper_fd);
-            continue;
-        }
-        struct lingering *e = &reaper.entries[i];
-        reaper.free_list = e->next;
-        e->fd = h.reaper_fd;
-        e->deadline_ms = h.deadline_ms;
-        e->start_ms = h.start_ms;
-        e->ev = h.ev;
-        list_append(i);
-        struct epoll_event pev = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = token(i)};
-        sys4(SYS_epoll_ctl, EPFD, EPOLL_CTL_ADD, e->fd, &pev);
+    int index1 = atomic_exchange(&reaper.intake, 0), order = -1;
+    /* The intake is newest first: reverse it, then list by deadline. */
+    while (index1) {
+        int i = index1 - 1;
+        index1 = reaper.entries[i].link;
+        reaper.entries[i].link = order + 1;
+        order = i;
+    }
+    while (order >= 0) {
+        int i = order;
+        order = reaper.entries[i].link - 1;
+        drain_prepare_read(reaper.entries[i].fd);
+        list_insert(i);
         serve(i);
     }
 }
@@ -208,28 +239,31 @@ static void *reaper_main(void *arg)
     struct epoll_event events[128];
     (void)arg;
     for (;;) {
-        long timeout = -1;
+        /* Never longer than one bound: a handoff made while we sleep has
+         * its deadline at least that far away. */
+        long timeout = norst_cfg.linger_ms;
         reaper_lock();
-        if (reaper.head >= 0) {
+        if (reaper.head >= 0 && reaper.entries[reaper.head].deadline_ms - monotonic_ms() < timeout)
             timeout = reaper.entries[reaper.head].deadline_ms - monotonic_ms();
-            if (timeout < 0)
-                timeout = 0;
-        }
         reaper_unlock();
-        long n = sys5(SYS_epoll_pwait, EPFD, events, 128, timeout, NULL);
+        long n = sys5(SYS_epoll_pwait, EPFD, events, 128, timeout < 0 ? 0 : timeout, NULL);
         reaper_lock();
+        ingest(); /* before the events: a socket's event implies its entry is in */
         for (long k = 0; k < n; k++) {
             uint64_t t = events[k].data.u64;
-            if (t == PIPE_TOKEN) {
-                ingest();
-                continue;
-            }
             int i = (int)(uint32_t)t;
             if (i < reaper.capacity && reaper.entries[i].fd >= 0 && token(i) == t)
                 serve(i);
         }
         expire(monotonic_ms());
         reaper_unlock();
+        /* Busy: let events gather for a millisecond, so that one wake-up
+         * serves many sockets instead of one (a drain ends that much later;
+         * the peer saw our FIN long ago). */
+        if (n > 0) {
+            struct timespec gather = {0, 1000000};
+            sys2(SYS_nanosleep, &gather, NULL);
+        }
     }
     return NULL;
 }
@@ -239,7 +273,7 @@ static void *reaper_main(void *arg)
 void reaper_start(void)
 {
     struct rlimit rl;
-    int expected = 0, fds[2];
+    int expected = 0;
     if (!norst_cfg.async || !atomic_compare_exchange_strong(&reaper.state, &expected, 1))
         return;
 
@@ -254,31 +288,17 @@ void reaper_start(void)
     size_t bytes = (size_t)reaper.capacity * sizeof(struct lingering);
     long map = raw_syscall6(SYS_mmap, 0, (long)bytes, PROT_READ | PROT_WRITE,
                             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (reaper.capacity <= 0 || (map < 0 && map > -4096) ||
-        sys2(SYS_pipe2, fds, O_CLOEXEC | O_NONBLOCK) < 0)
+    /* Pages of the entry array appear as entries are first used. */
+    if (reaper.capacity <= 0 || (map < 0 && map > -4096))
         goto fail;
     reaper.entries = (struct lingering *)map;
-    for (int i = 0; i < reaper.capacity; i++) {
-        reaper.entries[i].fd = -1;
-        reaper.entries[i].next = i + 1 < reaper.capacity ? i + 1 : -1;
-    }
-    reaper.free_list = 0;
-    /* Room for bursts of handoffs between two wake-ups of the reaper. */
-    sys3(SYS_fcntl, fds[1], F_SETPIPE_SZ, 1 << 20);
-    reaper.pipe_r = internal_fd_adopt(fds[0]);
-    reaper.pipe_w = internal_fd_adopt(fds[1]);
     long epfd = sys1(SYS_epoll_create1, EPOLL_CLOEXEC);
-    if (epfd < 0 || reaper.pipe_r < 0 || reaper.pipe_w < 0)
+    if (epfd < 0 || (reaper.epfd = internal_fd_adopt((int)epfd)) < 0)
         goto fail;
-    reaper.epfd = internal_fd_adopt((int)epfd);
-    if (reaper.epfd < 0)
-        goto fail;
-    struct epoll_event pev = {.events = EPOLLIN, .data.u64 = PIPE_TOKEN};
-    sys4(SYS_epoll_ctl, EPFD, EPOLL_CTL_ADD, PIPE_R, &pev);
     /* Grow the fd table to the top of the reaper's range now: growing it
      * later, with a second thread sharing it, waits for an RCU grace period
      * (expand_fdtable) inside some close(). */
-    long top = sys3(SYS_fcntl, PIPE_R, F_DUPFD_CLOEXEC, reaper.base_fd + reaper.capacity - 1);
+    long top = sys3(SYS_fcntl, EPFD, F_DUPFD_CLOEXEC, reaper.base_fd + reaper.capacity - 1);
     if (top >= 0)
         sys1(SYS_close, top);
 
@@ -319,27 +339,35 @@ static void detach_from_application(int fd)
 
 int reaper_handoff(struct close_event *ev)
 {
-    struct handoff h;
     if (!norst_cfg.async || !reaper_active() || atomic_load(&epoll_overflow))
         return 0;
     if (atomic_fetch_add(&reaper.lingering, 1) >= reaper.capacity)
         goto refuse;
-    drain_start(ev);
+    int i = entry_take();
+    if (i < 0)
+        goto refuse;
+    struct lingering *e = &reaper.entries[i];
+    drain_send_fin(ev);
     detach_from_application(ev->fd);
     long dup = sys3(SYS_fcntl, ev->fd, F_DUPFD_CLOEXEC, reaper.base_fd);
-    if (dup < 0)
-        goto refuse;
-    fdtab_set_reaper((int)dup, 1);
-    memset(&h, 0, sizeof h);
-    h.reaper_fd = (int)dup;
-    h.start_ms = monotonic_ms();
-    h.deadline_ms = h.start_ms + norst_cfg.linger_ms;
-    h.ev = *ev;
-    if (sys3(SYS_write, PIPE_W, &h, sizeof h) != (long)sizeof h) {
-        fdtab_set_reaper((int)dup, 0);
-        sys1(SYS_close, dup);
+    if (dup < 0 || !fdtab_set_reaper((int)dup, 1)) {
+        if (dup >= 0)
+            sys1(SYS_close, dup);
+        entry_give_back(i);
         goto refuse;
     }
+    e->fd = (int)dup;
+    e->start_ms = monotonic_ms();
+    e->deadline_ms = e->start_ms + norst_cfg.linger_ms;
+    e->ev = *ev;
+    /* On the intake first: an event of the socket's means the reaper
+     * finds the entry when it looks. */
+    int head = atomic_load(&reaper.intake);
+    do
+        e->link = head;
+    while (!atomic_compare_exchange_weak(&reaper.intake, &head, i + 1));
+    struct epoll_event pev = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = token(i)};
+    sys4(SYS_epoll_ctl, EPFD, EPOLL_CTL_ADD, e->fd, &pev);
     return 1;
 refuse:
     atomic_fetch_sub(&reaper.lingering, 1);
@@ -417,16 +445,17 @@ void reaper_after_fork_child(void)
     if (atomic_load(&reaper.state) == 0)
         return;
     fdtab_close_reaper_fds();
-    int own[3] = {PIPE_R, PIPE_W, EPFD};
-    for (int i = 0; i < 3; i++) {
-        internal_fd_remove(own[i]);
-        sys1(SYS_close, own[i]);
-    }
+    int epfd = EPFD;
+    internal_fd_remove(epfd);
+    sys1(SYS_close, epfd);
     if (reaper.entries)
         sys2(SYS_munmap, reaper.entries, (size_t)reaper.capacity * sizeof(struct lingering));
     reaper.entries = NULL;
-    reaper.pipe_r = reaper.pipe_w = reaper.epfd = -1;
-    reaper.head = reaper.tail = reaper.free_list = -1;
+    reaper.epfd = -1;
+    reaper.head = reaper.tail = -1;
+    atomic_store(&reaper.unused, 0);
+    atomic_store(&reaper.free_top, 0);
+    atomic_store(&reaper.intake, 0);
     atomic_store(&reaper.lingering, 0);
     atomic_store(&reaper.lock, 0);
     atomic_store(&reaper.state, 0);

@@ -47,7 +47,7 @@ static void many(const char *how, int peers_close)
     struct counters delta = counters_since(&before);
 
     CHECK(eofs == SOCKETS && resets == 0, "%d EOFs, %d resets", eofs, resets);
-    CHECK(delta.out_rsts == 0, "OutRsts %ld", delta.out_rsts);
+    CHECK(delta.out_rsts == 0, "OutRsts %ld; server log: %s", delta.out_rsts, server.err);
     int drained = 0;
     for (const char *p = server.err; (p = strstr(p, "action=drain")); p++)
         drained++;
