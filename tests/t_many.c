@@ -12,24 +12,25 @@
 
 /* peers_close: the peers close when they see our FIN (an ordinary client),
  * or stay silent (the bound must be shared). */
-static void many(const char *how, int peers_close)
+static void many(const char *how, int peers_close, int port)
 {
-    char name[128], count[8];
+    char name[128], count[8], port_arg[8];
     struct proc server;
     struct counters before;
     struct timespec start;
     const char *env[] = {"NORST_LINGER_MS=500", "NORST_LOG=stderr", NULL};
-    const char *argv[] = {"./tests/progs/manyconn", count, how, "5000", NULL};
+    const char *argv[] = {"./tests/progs/manyconn", count, how, port_arg, NULL};
     int fds[SOCKETS], eofs = 0, resets = 0;
 
     snprintf(count, sizeof count, "%d", SOCKETS);
+    snprintf(port_arg, sizeof port_arg, "%d", port);
     snprintf(name, sizeof name, "%d sockets with unread data dropped by %s, peers %s", SOCKETS, how,
              peers_close ? "closing on EOF" : "silent");
     case_begin(name);
     counters_read(&before);
     proc_start(&server, 1, env, argv, 1);
     for (int i = 0; i < SOCKETS; i++) {
-        fds[i] = peer_connect(4, 5000);
+        fds[i] = peer_connect(4, port);
         peer_send_pattern(fds[i], 10);
     }
     clock_gettime(CLOCK_MONOTONIC, &start);
@@ -60,9 +61,11 @@ static void many(const char *how, int peers_close)
 int main(void)
 {
     static const char *const hows[] = {"close_range", "closefrom", "syscall", "exit"};
+    /* A port per case: a new connection must not meet the server's
+     * TIME_WAIT socket of an earlier case's same four-tuple. */
     for (size_t i = 0; i < sizeof hows / sizeof hows[0]; i++) {
-        many(hows[i], 1);
-        many(hows[i], 0);
+        many(hows[i], 1, 5100 + 2 * (int)i);
+        many(hows[i], 0, 5101 + 2 * (int)i);
     }
     return harness_done();
 }
