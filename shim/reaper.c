@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -237,7 +238,12 @@ static void expire(long now)
 static void *reaper_main(void *arg)
 {
     struct epoll_event events[128];
+    struct sched_param batch = {0};
     (void)arg;
+    /* SCHED_BATCH: a socket event waking the reaper must not preempt the
+     * application's threads (on a busy machine that showed as close()
+     * latency outliers); the reaper's work is never urgent to the ms. */
+    sys3(SYS_sched_setscheduler, 0, SCHED_BATCH, &batch);
     for (;;) {
         /* Never longer than one bound: a handoff made while we sleep has
          * its deadline at least that far away. */
