@@ -67,6 +67,10 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     long connections = 0, short_reads = 0;
+    /* rps: one connection in BENCH_UNREAD_EVERY (default 2) is closed with
+     * most of its request unread */
+    const char *every = getenv("BENCH_UNREAD_EVERY");
+    long unread_every = every && atol(every) > 0 ? atol(every) : 2;
     size_t nsamples = 0;
     struct pollfd pfds[2] = {{.fd = lfd, .events = POLLIN}, {.fd = 0, .events = POLLIN}};
     long long deadline = now_ns() + MAX_RUN_MS * 1000000LL;
@@ -89,7 +93,7 @@ int main(int argc, char **argv)
                 continue;
             bench_die("accept");
         }
-        size_t want = mode == RPS && connections % 2 == 0 ? REQUEST_LEN : HEAD_LEN;
+        size_t want = mode == RPS && connections % unread_every != 0 ? REQUEST_LEN : HEAD_LEN;
         if (read_upto(fd, buf, want) < want)
             short_reads++;
         if (mode != LATENCY && write_all(fd, reply, sizeof reply) < 0)
