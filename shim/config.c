@@ -22,12 +22,17 @@ struct norst_config norst_cfg = {
 static void warn_bad(const char *name, const char *value, const char *expected,
                      const char *fallback)
 {
-    char line[512];
+    char line[800], shown[128];
     struct fmtbuf b = {line, 0, sizeof line};
+    /* A long value is cut, so that the line still names the default: 100
+     * bytes, each at most 6 characters once escaped ("\ufffd"). */
+    size_t len = strlen(value);
+    memcpy(shown, value, len < 100 ? len : 100);
+    strcpy(shown + (len < 100 ? len : 100), len > 100 ? "..." : "");
     fmt_str(&b, "libnorst: ignoring ");
     fmt_str(&b, name);
     fmt_str(&b, "=");
-    fmt_json_str(&b, value); /* quoted and escaped: the value may be anything */
+    fmt_json_str(&b, shown); /* quoted and escaped: the value may be anything */
     fmt_str(&b, " (expected ");
     fmt_str(&b, expected);
     fmt_str(&b, "); using ");
@@ -72,7 +77,7 @@ static void load_mode(void)
     warn_bad("NORST_MODE", v, "drain, always, log or off", "the default drain");
 }
 
-static void load_number(const char *name, unsigned long long max,
+static void load_number(const char *name, unsigned long long min, unsigned long long max,
                         const char *expected, const char *fallback,
                         unsigned long long *out)
 {
@@ -80,7 +85,7 @@ static void load_number(const char *name, unsigned long long max,
     const char *s = secure_getenv(name);
     if (!s)
         return;
-    if (parse_decimal(s, max, &v) == 0)
+    if (parse_decimal(s, max, &v) == 0 && v >= min)
         *out = v;
     else
         warn_bad(name, s, expected, fallback);
@@ -102,18 +107,18 @@ void config_load(void)
     unsigned long long linger = (unsigned long long)norst_cfg.linger_ms;
 
     load_mode();
-    load_number("NORST_LINGER_MS", LINGER_MS_MAX,
+    load_number("NORST_LINGER_MS", 0, LINGER_MS_MAX,
                 "milliseconds, 0 to 3600000", "the default 2000", &linger);
     norst_cfg.linger_ms = (long)linger;
-    load_number("NORST_MAX_BYTES", (unsigned long long)1 << 62,
+    load_number("NORST_MAX_BYTES", 0, (unsigned long long)1 << 62,
                 "a byte count, 0 for no byte bound", "the default 0 (no byte bound)",
                 &norst_cfg.max_bytes);
     norst_cfg.stats = load_flag("NORST_STATS");
     norst_cfg.async = load_flag("NORST_ASYNC");
     unsigned long long max_linger = (unsigned long long)norst_cfg.max_linger;
-    load_number("NORST_MAX_LINGER", 1 << 20, "a count of sockets, 1 to 1048576",
+    load_number("NORST_MAX_LINGER", 1, 1 << 20, "a count of sockets, 1 to 1048576",
                 "the default 4096", &max_linger);
-    norst_cfg.max_linger = max_linger ? (long)max_linger : 1;
+    norst_cfg.max_linger = (long)max_linger;
 
     const char *format = secure_getenv("NORST_LOG_FORMAT");
     if (format && strcmp(format, "json") == 0)

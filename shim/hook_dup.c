@@ -28,12 +28,10 @@ static int dup_over(int oldfd, int newfd, int flags, enum close_path_kind path,
             internal_fd_evacuate((unsigned)newfd, (unsigned)newfd);
         how = close_path_prepare(newfd, path, caller, &ev);
     }
-    if (!real.dup2)
-        real_resolve(); /* only before our constructor: not a signal path */
     if (path == PATH_DUP2)
-        ret = real.dup2(oldfd, newfd);
+        ret = REAL(real.dup2, "dup2")(oldfd, newfd);
     else
-        ret = real.dup3(oldfd, newfd, flags);
+        ret = REAL(real.dup3, "dup3")(oldfd, newfd, flags);
     if (ret >= 0 && oldfd != newfd)
         fdtab_duped(oldfd, newfd);
     close_path_finish(&ev, how);
@@ -52,9 +50,7 @@ NORST_API int dup3(int oldfd, int newfd, int flags)
 
 NORST_API int dup(int oldfd)
 {
-    if (!real_dup)
-        real_dup = (int (*)(int))real_lookup("dup");
-    int newfd = real_dup(oldfd);
+    int newfd = REAL(real_dup, "dup")(oldfd);
     if (newfd >= 0)
         fdtab_duped(oldfd, newfd);
     return newfd;
@@ -64,9 +60,7 @@ NORST_API int dup(int oldfd)
  * is what glibc's own wrappers do on every ABI we build for. */
 static int fcntl_hooked(int fd, int cmd, void *arg)
 {
-    if (!real_fcntl)
-        real_fcntl = (int (*)(int, int, ...))real_lookup("fcntl");
-    int ret = real_fcntl(fd, cmd, arg);
+    int ret = REAL(real_fcntl, "fcntl")(fd, cmd, arg);
     if (ret >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
         fdtab_duped(fd, ret);
     return ret;

@@ -10,8 +10,6 @@ static int fclose_hooked(FILE *stream, const void *caller)
     int fd = stream ? fileno_unlocked(stream) : -1;
     enum prepared how = PREP_NOTHING;
 
-    if (!real.fclose)
-        real.fclose = (int (*)(void *))real_lookup("fclose");
     if (fd >= 0 && norst_ready) {
         /* Buffered output must leave before our FIN does. fclose would flush
          * it anyway; flushing first only moves that earlier. */
@@ -19,7 +17,7 @@ static int fclose_hooked(FILE *stream, const void *caller)
         how = close_path_prepare(fd, PATH_FCLOSE, caller, &ev);
         fdtab_forget(fd);
     }
-    int ret = real.fclose(stream);
+    int ret = REAL(real.fclose, "fclose")(stream);
     close_path_finish(&ev, how);
     return ret;
 }

@@ -24,10 +24,9 @@ static void mark_passed_fds(const struct msghdr *msg)
 
 NORST_API ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-    if (!real_sendmsg)
-        real_sendmsg = (ssize_t (*)(int, const struct msghdr *, int))real_lookup("sendmsg");
+    ssize_t (*real_fn)(int, const struct msghdr *, int) = REAL(real_sendmsg, "sendmsg");
     /* Marked before sending: once sent, the receiver may act at once. */
     if (msg && msg->msg_controllen)
         mark_passed_fds(msg);
-    return real_sendmsg(fd, msg, flags);
+    return real_fn(fd, msg, flags);
 }

@@ -30,10 +30,9 @@ static int (*real_accept4)(int, struct sockaddr *, socklen_t *, int);
 
 NORST_API int socket(int domain, int type, int protocol)
 {
-    if (!real_socket)
-        real_socket = (int (*)(int, int, int))real_lookup("socket");
+    int (*real_fn)(int, int, int) = REAL(real_socket, "socket");
     before_new_fd();
-    int fd = RETRY_ON_EMFILE(real_socket(domain, type, protocol));
+    int fd = RETRY_ON_EMFILE(real_fn(domain, type, protocol));
     if (fd >= 0 && (domain == AF_INET || domain == AF_INET6) &&
         (type & 0xf) == SOCK_STREAM)
         fdtab_created(fd);
@@ -42,10 +41,9 @@ NORST_API int socket(int domain, int type, int protocol)
 
 NORST_API int accept(int listen_fd, struct sockaddr *addr, socklen_t *addrlen)
 {
-    if (!real_accept)
-        real_accept = (int (*)(int, struct sockaddr *, socklen_t *))real_lookup("accept");
+    int (*real_fn)(int, struct sockaddr *, socklen_t *) = REAL(real_accept, "accept");
     before_new_fd();
-    int fd = RETRY_ON_EMFILE(real_accept(listen_fd, addr, addrlen));
+    int fd = RETRY_ON_EMFILE(real_fn(listen_fd, addr, addrlen));
     if (fd >= 0)
         fdtab_created(fd);
     return fd;
@@ -53,10 +51,9 @@ NORST_API int accept(int listen_fd, struct sockaddr *addr, socklen_t *addrlen)
 
 NORST_API int accept4(int listen_fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
 {
-    if (!real_accept4)
-        real_accept4 = (int (*)(int, struct sockaddr *, socklen_t *, int))real_lookup("accept4");
+    int (*real_fn)(int, struct sockaddr *, socklen_t *, int) = REAL(real_accept4, "accept4");
     before_new_fd();
-    int fd = RETRY_ON_EMFILE(real_accept4(listen_fd, addr, addrlen, flags));
+    int fd = RETRY_ON_EMFILE(real_fn(listen_fd, addr, addrlen, flags));
     if (fd >= 0)
         fdtab_created(fd);
     return fd;
@@ -78,14 +75,10 @@ int epoll_created(int epfd)
 
 NORST_API int epoll_create(int size)
 {
-    if (!real_epoll_create)
-        real_epoll_create = (int (*)(int))real_lookup("epoll_create");
-    return epoll_created(real_epoll_create(size));
+    return epoll_created(REAL(real_epoll_create, "epoll_create")(size));
 }
 
 NORST_API int epoll_create1(int flags)
 {
-    if (!real_epoll_create1)
-        real_epoll_create1 = (int (*)(int))real_lookup("epoll_create1");
-    return epoll_created(real_epoll_create1(flags));
+    return epoll_created(REAL(real_epoll_create1, "epoll_create1")(flags));
 }

@@ -10,10 +10,9 @@
 
 #include "norst.h"
 
-#define LOOKUP(fn) \
-    static __typeof__(fn) *real_fn; \
-    if (!real_fn) \
-        real_fn = (__typeof__(fn) *)real_lookup(#fn); \
+#define LOOKUP(fn)                                                             \
+    static __typeof__(fn) *real_ptr;                                           \
+    __typeof__(fn) *real_fn = REAL(real_ptr, #fn);                             \
     fdtab_spawned()
 
 NORST_API int posix_spawn(pid_t *pid, const char *path,

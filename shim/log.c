@@ -18,7 +18,7 @@ static int log_slot = -1; /* internal_fd slot of a file or syslog sink */
 
 void warn_stderr(const char *line)
 {
-    char buf[600];
+    char buf[1024];
     struct fmtbuf b = {buf, 0, sizeof buf - 1};
     fmt_str(&b, line);
     buf[b.len++] = '\n';

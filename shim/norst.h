@@ -47,6 +47,17 @@ struct real_fns {
 extern struct real_fns real;
 void real_resolve(void);
 void *real_lookup(const char *name);
+/* The real function behind a hook, looked up on first use: threads may race
+ * to it, so the pointer is read and written atomically. */
+#define REAL(ptr, name)                                                        \
+    ({                                                                         \
+        __typeof__(ptr) fn_ = __atomic_load_n(&(ptr), __ATOMIC_RELAXED);       \
+        if (!fn_) {                                                            \
+            fn_ = (__typeof__(ptr))real_lookup(name);                          \
+            __atomic_store_n(&(ptr), fn_, __ATOMIC_RELAXED);                   \
+        }                                                                      \
+        fn_;                                                                   \
+    })
 
 /* set once config, log and symbols are ready; hooks pass through before */
 extern int norst_ready;

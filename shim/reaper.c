@@ -44,10 +44,11 @@ NORST_OLD_SYMBOL(pthread_sigmask);
 #define MAX_EPOLL_FDS 256
 
 struct lingering {
-    int fd;              /* the reaper's duplicate; -1 while not listed */
+    int fd;              /* the reaper's duplicate */
     _Atomic uint32_t gen; /* bumped on reuse: stale epoll events are ignored */
+    _Atomic int listed;  /* set by the reaper when it takes the entry in */
     int prev, next;      /* deadline order, under the lock */
-    int link;            /* free list or intake list: index + 1, 0 ends */
+    _Atomic int link;    /* free list or intake list: index + 1, 0 ends */
     long deadline_ms, start_ms;
     struct close_event ev;
 };
@@ -160,7 +161,7 @@ static int entry_take(void)
         uint32_t index1 = (uint32_t)top;
         if (index1 == 0)
             break;
-        int next1 = reaper.entries[index1 - 1].link;
+        int next1 = atomic_load_explicit(&reaper.entries[index1 - 1].link, memory_order_relaxed);
         uint64_t new_top = ((top >> 32) + 1) << 32 | (uint32_t)next1;
         if (atomic_compare_exchange_weak(&reaper.free_top, &top, new_top))
             return (int)index1 - 1;
@@ -176,7 +177,7 @@ static void entry_give_back(int i)
 {
     uint64_t top = atomic_load(&reaper.free_top);
     do
-        reaper.entries[i].link = (int)(uint32_t)top;
+        atomic_store_explicit(&reaper.entries[i].link, (int)(uint32_t)top, memory_order_relaxed);
     while (!atomic_compare_exchange_weak(&reaper.free_top, &top,
                                          ((top >> 32) + 1) << 32 | (uint32_t)(i + 1)));
 }
@@ -196,6 +197,7 @@ static void finish(int i, enum outcome why)
     close_path_end(&e->ev);
     list_unlink(i);
     e->fd = -1;
+    atomic_store(&e->listed, 0);
     atomic_fetch_add(&e->gen, 1);
     entry_give_back(i);
     atomic_fetch_sub(&reaper.lingering, 1);
@@ -216,15 +218,16 @@ static void ingest(void)
     /* The intake is newest first: reverse it, then list by deadline. */
     while (index1) {
         int i = index1 - 1;
-        index1 = reaper.entries[i].link;
-        reaper.entries[i].link = order + 1;
+        index1 = atomic_load_explicit(&reaper.entries[i].link, memory_order_relaxed);
+        atomic_store_explicit(&reaper.entries[i].link, order + 1, memory_order_relaxed);
         order = i;
     }
     while (order >= 0) {
         int i = order;
-        order = reaper.entries[i].link - 1;
+        order = atomic_load_explicit(&reaper.entries[i].link, memory_order_relaxed) - 1;
         drain_prepare_read(reaper.entries[i].fd);
         list_insert(i);
+        atomic_store(&reaper.entries[i].listed, 1);
         serve(i);
     }
 }
@@ -254,11 +257,14 @@ static void *reaper_main(void *arg)
         reaper_unlock();
         long n = sys5(SYS_epoll_pwait, EPFD, events, 128, timeout < 0 ? 0 : timeout, NULL);
         reaper_lock();
-        ingest(); /* before the events: a socket's event implies its entry is in */
+        ingest();
+        /* An event can come before its entry is on the intake (the closing
+         * thread registers first, then publishes): such an entry is not
+         * listed yet, and its level-triggered event comes again. */
         for (long k = 0; k < n; k++) {
             uint64_t t = events[k].data.u64;
             int i = (int)(uint32_t)t;
-            if (i < reaper.capacity && reaper.entries[i].fd >= 0 && token(i) == t)
+            if (i < reaper.capacity && atomic_load(&reaper.entries[i].listed) && token(i) == t)
                 serve(i);
         }
         expire(monotonic_ms());
@@ -366,14 +372,14 @@ int reaper_handoff(struct close_event *ev)
     e->start_ms = monotonic_ms();
     e->deadline_ms = e->start_ms + norst_cfg.linger_ms;
     e->ev = *ev;
-    /* On the intake first: an event of the socket's means the reaper
-     * finds the entry when it looks. */
+    /* Registered before it is published: once on the intake, the entry is
+     * the reaper's, which may finish it and reuse it at once. */
+    struct epoll_event pev = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = token(i)};
+    sys4(SYS_epoll_ctl, EPFD, EPOLL_CTL_ADD, (int)dup, &pev);
     int head = atomic_load(&reaper.intake);
     do
-        e->link = head;
+        atomic_store_explicit(&e->link, head, memory_order_relaxed);
     while (!atomic_compare_exchange_weak(&reaper.intake, &head, i + 1));
-    struct epoll_event pev = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = token(i)};
-    sys4(SYS_epoll_ctl, EPFD, EPOLL_CTL_ADD, e->fd, &pev);
     return 1;
 refuse:
     atomic_fetch_sub(&reaper.lingering, 1);

@@ -19,17 +19,19 @@
 
 static int listener, reply_len, per_thread;
 static _Atomic int served;
-static volatile sig_atomic_t alarms, handler_fd = -1, handler_close = 99;
+static _Atomic int alarms, handler_fd = -1, handler_close = 99;
 
+/* Signals land on any thread: the count and the one close are atomic. */
 static void on_alarm(int sig)
 {
+    int saved = errno;
     (void)sig;
-    if (++alarms == 50 && handler_fd >= 0) {
-        int saved = errno;
-        handler_close = close(handler_fd); /* 10 bytes unread on it */
-        handler_fd = -1;
-        errno = saved;
+    if (atomic_fetch_add(&alarms, 1) + 1 == 50) {
+        int fd = atomic_exchange(&handler_fd, -1);
+        if (fd >= 0)
+            atomic_store(&handler_close, close(fd)); /* 10 bytes unread on it */
     }
+    errno = saved;
 }
 
 static int count_fds(void)
@@ -137,7 +139,7 @@ int main(int argc, char **argv)
     pthread_t peer;
     pthread_create(&peer, NULL, handler_peer_thread, &near);
     usleep(20000);
-    handler_fd = far;
+    atomic_store(&handler_fd, far);
 
     int fds_start = count_fds();
     struct sigaction act = {.sa_handler = on_alarm};
@@ -162,7 +164,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < 100 && count_fds() != fds_start - 2; i++)
         usleep(10000);
     printf("served=%d alarms=%d handler_close=%d handler_peer=%s fds_start=%d fds_end=%d\n",
-           atomic_load(&served), (int)alarms, (int)handler_close, handler_peer, fds_start - 2,
+           atomic_load(&served), atomic_load(&alarms), atomic_load(&handler_close), handler_peer, fds_start - 2,
            count_fds());
     return 0;
 }
