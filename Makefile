@@ -45,7 +45,7 @@ $(B)/tests/%.o: tests/%.c tests/harness.h | $(B)/tests
 $(B)/tests/t_%: tests/t_%.c $(TESTLIB) tests/harness.h | $(B)/tests
 	$(CC) $(PROG_CFLAGS) $(PROG_LDFLAGS) -o $@ $< $(TESTLIB)
 
-$(B)/tests/progs/%: tests/progs/%.c | $(B)/tests/progs
+$(B)/tests/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) tools/demo.h | $(B)/tests/progs
 	$(CC) $(PROG_CFLAGS) $(PROG_LDFLAGS) -o $@ $<
 
 $(B)/tests/libs/%.so: tests/libs/%.c | $(B)/tests/libs

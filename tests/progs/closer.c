@@ -45,6 +45,7 @@
 #include <time.h>
 
 #include "../../tools/demo.h"
+#include "count_fds.h"
 
 static volatile sig_atomic_t alarms;
 
@@ -107,16 +108,6 @@ static void write_pattern(int fd, size_t len)
 
 int __close(int fd);
 
-static int count_fds(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    while (d && readdir(d))
-        n++;
-    if (d)
-        closedir(d);
-    return n - 3; /* ".", ".." and the directory's own fd */
-}
 
 /* Every thread but this one, with its SigBlk mask. */
 static void print_threads(void)

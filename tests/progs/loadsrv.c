@@ -16,6 +16,7 @@
 #include <sys/time.h>
 
 #include "../../tools/demo.h"
+#include "count_fds.h"
 
 static int listener, reply_len, per_thread;
 static _Atomic int served;
@@ -34,16 +35,6 @@ static void on_alarm(int sig)
     errno = saved;
 }
 
-static int count_fds(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    while (d && readdir(d))
-        n++;
-    if (d)
-        closedir(d);
-    return n - 3;
-}
 
 static int recv_all(int fd, void *buf, size_t len)
 {
