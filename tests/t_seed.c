@@ -14,11 +14,12 @@ static void echo_case(int family, int with_shim)
     const char *server_argv[] = {"./echo-server", "-n", "1", family == 6 ? "-6" : "5000",
                                  family == 6 ? "5000" : NULL, NULL};
     const char *client_argv[] = {"./echo-client", host, "5000", "Echo this, please", NULL};
+    const char *env[] = {"NORST_LOG=stderr", NULL}; /* for the failure message */
 
     snprintf(name, sizeof name, "seed echo, IPv%d, %s", family, with_shim ? "with shim" : "without shim");
     case_begin(name);
     counters_read(&before);
-    proc_start(&server, with_shim, NULL, server_argv, 1);
+    proc_start(&server, with_shim, env, server_argv, 1);
     int status = run_client(client_argv, out, sizeof out);
     CHECK(proc_finish(&server, 5000) == 0, "server exit: %s", server.err);
     struct counters delta = counters_since(&before);
@@ -27,7 +28,7 @@ static void echo_case(int family, int with_shim)
         CHECK(status == 1, "client status %d, output %s", status, out);
         CHECK(contains(out, "orderly EOF"), "client saw: %s", out);
         CHECK(!contains(out, "reset"), "client saw: %s", out);
-        CHECK(delta.out_rsts == 0, "OutRsts %ld", delta.out_rsts);
+        CHECK(delta.out_rsts == 0, "OutRsts %ld; server log: %s", delta.out_rsts, server.err);
         CHECK(delta.abort_on_close == 0, "AbortOnClose %ld", delta.abort_on_close);
     } else {
         CHECK(status == 2, "client status %d, output %s", status, out);
