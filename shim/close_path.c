@@ -73,7 +73,6 @@ int close_path_begin(int fd, enum close_path_kind path, const void *caller,
     ev->caller = caller;
     ev->unread = probe.unread;
     ev->unread_at_close = probe.unread;
-    ev->tcp_state = probe.tcp_state;
     if (norst_cfg.log_sink != LOG_NONE) /* only the log shows them */
         record_addresses(fd, ev);
 

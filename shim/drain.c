@@ -84,7 +84,6 @@ int drain_step(struct close_event *ev, int fd, unsigned long long max_bytes)
             ev->outcome = OUT_PEER_EOF;
         } else {
             ev->outcome = n == -ECONNRESET ? OUT_PEER_RESET : OUT_ERROR;
-            ev->drain_errno = (int)-n;
         }
         return 1;
     }

@@ -26,7 +26,7 @@ static void after_fork_child(void)
 
 /* Priority 101: before constructors of ordinary priority in this object, so
  * the hooks are ready as early as a preloaded library can make them. */
-__attribute__((constructor(101))) void norst_init(void)
+__attribute__((constructor(101))) static void norst_init(void)
 {
     if (norst_ready)
         return;

@@ -61,7 +61,6 @@ void *real_lookup(const char *name);
 
 /* set once config, log and symbols are ready; hooks pass through before */
 extern int norst_ready;
-void norst_init(void);
 
 /* ---- what a close looks like (classify.c) ---- */
 enum fd_kind {
@@ -94,7 +93,6 @@ struct close_event {
     enum close_path_kind path;
     const void *caller;
     struct sockaddr_storage local, peer;
-    int tcp_state;
     long unread;            /* bytes unread when the app asked to close */
     long unread_at_close;   /* bytes unread when the real close ran */
     int rst;                /* 1: this close sends an RST, 0: it does not, -1: may */
@@ -102,7 +100,6 @@ struct close_event {
     enum outcome outcome;
     unsigned long long drained;
     long elapsed_ms;
-    int drain_errno;
     int fin_sent;           /* drain_start ran: our FIN is queued */
     int holder_pid;         /* ACT_SKIP_SHARED: who else holds it (0: unknown) */
     const char *share_reason;

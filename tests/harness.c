@@ -85,6 +85,20 @@ long elapsed_ms_since(const struct timespec *start)
     return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
 }
 
+int count_of(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+long number_after(const char *text, const char *key)
+{
+    const char *p = strstr(text, key);
+    return p ? atol(p + strlen(key)) : -1;
+}
+
 void read_text_file(const char *path, char *buf, size_t len)
 {
     FILE *f = fopen(path, "r");

@@ -99,6 +99,9 @@ int private_mounts(void);
 
 void sleep_ms(long ms);
 int contains(const char *haystack, const char *needle);
+/* How often needle occurs in text; the number right after key, or -1. */
+int count_of(const char *text, const char *needle);
+long number_after(const char *text, const char *key);
 /* A whole (small) file as a string; empty if it cannot be read. */
 void read_text_file(const char *path, char *buf, size_t len);
 

@@ -15,20 +15,6 @@
 
 #include "harness.h"
 
-static long number_after(const char *text, const char *key)
-{
-    const char *p = strstr(text, key);
-    return p ? atol(p + strlen(key)) : -1;
-}
-
-static int count(const char *text, const char *needle)
-{
-    int n = 0;
-    for (const char *p = text; (p = strstr(p, needle)); p++)
-        n++;
-    return n;
-}
-
 static void returns_at_once(void)
 {
     struct proc server;
@@ -168,9 +154,9 @@ static void fork_and_exec(void)
     static struct exchange plain;
     exchange_run(&plain, 1, sync_env, 4, "accept queued:10 read:10 close exec-list", 10);
     exchange_run(&x, 1, env, 4, "accept queued:10 read:1 close exec-list", 10);
-    CHECK(count(x.server.out, "socket:[") == 1, "sockets other than the listener: %s", x.server.out);
-    CHECK(count(x.server.out, " -> ") == count(plain.server.out, " -> ") &&
-              count(x.server.out, "pipe:[") == count(plain.server.out, "pipe:[") &&
+    CHECK(count_of(x.server.out, "socket:[") == 1, "sockets other than the listener: %s", x.server.out);
+    CHECK(count_of(x.server.out, " -> ") == count_of(plain.server.out, " -> ") &&
+              count_of(x.server.out, "pipe:[") == count_of(plain.server.out, "pipe:[") &&
               !contains(x.server.out, "eventpoll"),
           "fds in the exec'd image, async:\n%s\nsync:\n%s", x.server.out, plain.server.out);
     case_end();
@@ -204,7 +190,7 @@ static void exit_and_cap(const char *cap, int expect_slow)
     }
     struct counters delta = counters_since(&before);
     CHECK(eofs == 8 && delta.out_rsts == 0, "%d EOFs, OutRsts %ld", eofs, delta.out_rsts);
-    CHECK(count(server.err, "outcome=time-bound") == 8, "log: %s", server.err);
+    CHECK(count_of(server.err, "outcome=time-bound") == 8, "log: %s", server.err);
     /* With room for 2, each synchronous close waits out its 300 ms while
      * the reaper frees room: at least three rounds. */
     if (expect_slow)

@@ -12,12 +12,6 @@
 
 #include "harness.h"
 
-static long close_ms(const char *out)
-{
-    const char *ms = strstr(out, "ms=");
-    return ms ? atol(ms + 3) : -1;
-}
-
 static void silent_peer(int signals)
 {
     struct proc server;
@@ -33,7 +27,7 @@ static void silent_peer(int signals)
     peer_send_pattern(fd, 10);
     /* keep the connection open and silent until the server is done */
     CHECK(proc_finish(&server, 10000) == 0, "server: %s", server.err);
-    long ms = close_ms(server.out);
+    long ms = number_after(server.out, "ms=");
     CHECK(ms >= 250 && ms < 2000, "close took %ld ms", ms);
     CHECK(contains(server.out, "close=0 errno=unchanged"), "%s", server.out);
     if (signals) {
@@ -76,7 +70,7 @@ static void flooding_peer(void)
     int fd = peer_connect(4, 5000);
     pid_t flooder = flood(fd);
     CHECK(proc_finish(&server, 10000) == 0, "server: %s", server.err);
-    long ms = close_ms(server.out);
+    long ms = number_after(server.out, "ms=");
     kill(flooder, SIGKILL);
     waitpid(flooder, NULL, 0);
     close(fd);

@@ -15,12 +15,6 @@
 
 enum peer_kind { SILENT, FLOOD, RESET_MID_DRAIN, ZERO_WINDOW, SLOW_DRIP, FORGED_LOG };
 
-static long number_after(const char *text, const char *key)
-{
-    const char *p = strstr(text, key);
-    return p ? atol(p + strlen(key)) : -1;
-}
-
 /* The peer's behaviour after its 10-byte request, in a child process. */
 static void behave(int fd, enum peer_kind kind)
 {

@@ -49,9 +49,7 @@ static void many(const char *how, int peers_close, int port)
 
     CHECK(eofs == SOCKETS && resets == 0, "%d EOFs, %d resets", eofs, resets);
     CHECK(delta.out_rsts == 0, "OutRsts %ld; server log: %s", delta.out_rsts, server.err);
-    int drained = 0;
-    for (const char *p = server.err; (p = strstr(p, "action=drain")); p++)
-        drained++;
+    int drained = count_of(server.err, "action=drain");
     CHECK(drained == SOCKETS, "%d drain events: %s", drained, server.err);
     if (!peers_close)
         CHECK(ms >= 400 && ms < 2000, "all %d drained in %ld ms: not one shared 500 ms bound", SOCKETS, ms);
