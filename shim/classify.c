@@ -1,8 +1,11 @@
 /* What kind of fd is being closed, as cheaply as the kernel lets us tell.
  *
  * SO_PROTOCOL first: it fails at once on a non-socket and names UDP, UNIX and
- * MPTCP (262) sockets, so anything that is not TCP costs one syscall. Only
- * then FIONREAD, which would also answer on pipes and files. */
+ * MPTCP (262) sockets, so anything that is not TCP costs one syscall. Then
+ * SO_MEMINFO: a TCP socket with no receive memory charged has nothing queued,
+ * the common clean close, two syscalls in all. Only a socket with something
+ * queued is asked FIONREAD (which would also answer on pipes and files). */
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
@@ -23,6 +26,20 @@ long unread_bytes(int fd)
     if (queued == 0 && sys3(SYS_ioctl, fd, SIOCATMARK, &at_mark) == 0 && at_mark)
         return 1;
     return queued;
+}
+
+/* 0 when nothing at all is queued for reading: sk_rmem_alloc is charged for
+ * every skb of the receive queue (and the out-of-order queue), urgent byte
+ * and lone FIN included, so 0 means __tcp_close() finds nothing to count.
+ * -1 where the kernel has no SO_MEMINFO (before 4.6): ask FIONREAD. */
+static long receive_memory(int fd)
+{
+    unsigned int meminfo[SK_MEMINFO_VARS] = {0};
+    socklen_t len = sizeof meminfo;
+    if (sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_MEMINFO, meminfo, &len) < 0 ||
+        len <= SK_MEMINFO_RMEM_ALLOC * sizeof meminfo[0])
+        return -1;
+    return meminfo[SK_MEMINFO_RMEM_ALLOC];
 }
 
 static int tcp_state(int fd)
@@ -47,6 +64,10 @@ void classify(int fd, int want_state, struct tcp_probe *out)
     if (sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) < 0 ||
         protocol != IPPROTO_TCP)
         return;
+    if (!want_state && receive_memory(fd) == 0) {
+        out->kind = KIND_IDLE; /* listening sockets too: nothing to read */
+        return;
+    }
 
     out->unread = unread_bytes(fd);
     if (out->unread < 0) {
