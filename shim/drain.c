@@ -74,6 +74,12 @@ int drain_step(struct close_event *ev, int fd, unsigned long long max_bytes)
                               MSG_TRUNC | MSG_DONTWAIT, 0, 0);
         if (n > 0) {
             ev->drained += (unsigned long long)n;
+            /* Less than asked: the queue was empty a moment ago. What
+             * comes next (bytes, the EOF) makes the socket readable again,
+             * and poll or the level-triggered epoll says so: no call just
+             * to hear EAGAIN. */
+            if ((size_t)n < want)
+                return 0;
             continue;
         }
         if (n == -EINTR)
