@@ -1,4 +1,4 @@
-/* The shim's own fds (the log sink, the reaper's pipe and epoll set, and,
+/* The shim's own fds (the log sink, the reaper's eventfd and epoll set, and,
  * through the fd table, every socket the reaper lingers on). The
  * application never sees them: a
  * close() of one fails with EBADF as if it were not open, a range close steps

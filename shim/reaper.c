@@ -4,15 +4,17 @@
  * is detached from everything of the application's that could still report
  * on it (its epoll sets, O_ASYNC), duplicated to a high fd number the
  * application never sees, described in an entry taken from a lock-free free
- * list, pushed on a lock-free intake list and added to the reaper's epoll
- * set. Raw syscalls and atomics only: it stays async-signal-safe. Nothing
- * wakes the reaper: the socket's own events do, or the reaper's timeout,
- * which never exceeds NORST_LINGER_MS and so never passes a new entry's
- * deadline. Any failure, or the NORST_MAX_LINGER cap, falls back to the
+ * list and pushed on a lock-free intake list. Raw syscalls and atomics only:
+ * it stays async-signal-safe. While handoffs keep coming, the reaper looks at
+ * the intake every GATHER_MS anyway, and the closing thread makes no further
+ * call; only a reaper asleep with nothing to do is woken, once, through an
+ * eventfd. Any failure, or the NORST_MAX_LINGER cap, falls back to the
  * synchronous drain.
  *
  * The reaper (one thread per process, started outside any close, all signals
- * blocked): takes the intake at every wake-up, keeps entries in deadline
+ * blocked): takes the intake at every wake-up, adds each socket to its epoll
+ * set (there, not in close: an epoll_ctl waits on the epoll set's mutex,
+ * which the reaper holds while it collects events), keeps entries in deadline
  * order (every socket gets the same NORST_LINGER_MS, so that is handoff
  * order, give or take concurrent handoffs), discards what arrives, and does
  * the real close at the peer's EOF, the byte bound or the deadline.
@@ -29,6 +31,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 
@@ -42,6 +45,11 @@ NORST_OLD_SYMBOL(pthread_attr_setstacksize);
 NORST_OLD_SYMBOL(pthread_sigmask);
 
 #define MAX_EPOLL_FDS 256
+/* While busy, the reaper looks again this often: one wake-up serves every
+ * socket and handoff of the interval (a drain ends that much later; the
+ * peer saw our FIN long ago). */
+#define GATHER_NS 1000000L
+#define WAKE_TOKEN UINT64_MAX /* the eventfd's epoll event */
 
 struct lingering {
     int fd;              /* the reaper's duplicate */
@@ -59,13 +67,15 @@ static struct {
     int capacity;
     int base_fd; /* reaper duplicates live at this number and above */
     int epfd;    /* internal_fd slot: the number may move */
+    int wakefd;  /* internal_fd slot of the eventfd */
+    _Atomic int asleep; /* the reaper waits with nothing to do: wake it */
     struct lingering *entries;
     _Atomic int unused;       /* entries never used yet start here */
     _Atomic uint64_t free_top; /* tag << 32 | (index + 1): ABA-safe pops */
     _Atomic int intake;       /* index + 1 of the newest handoff */
     int head, tail;           /* the deadline-ordered list, under the lock */
     _Atomic int lock;
-} reaper = {.epfd = -1, .head = -1, .tail = -1};
+} reaper = {.epfd = -1, .wakefd = -1, .head = -1, .tail = -1};
 
 /* epoll fds the application created: the handoff removes the socket from
  * each (ENOENT where it was not registered). A full table disables async. */
@@ -211,9 +221,11 @@ static void serve(int i)
         finish(i, OUT_NONE);
 }
 
-/* Take the handoffs pushed since the last look (under the lock). */
-static void ingest(void)
+/* Take the handoffs pushed since the last look (under the lock). Returns
+ * how many. */
+static int ingest(void)
 {
+    int taken = 0;
     int index1 = atomic_exchange(&reaper.intake, 0), order = -1;
     /* The intake is newest first: reverse it, then list by deadline. */
     while (index1) {
@@ -225,11 +237,18 @@ static void ingest(void)
     while (order >= 0) {
         int i = order;
         order = atomic_load_explicit(&reaper.entries[i].link, memory_order_relaxed) - 1;
-        drain_prepare_read(reaper.entries[i].fd);
+        struct lingering *e = &reaper.entries[i];
+        struct epoll_event pev = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = token(i)};
+        drain_prepare_read(e->fd);
         list_insert(i);
-        atomic_store(&reaper.entries[i].listed, 1);
+        atomic_store(&e->listed, 1);
+        /* Not watched, the socket still gets its drain now and the deadline
+         * bound; only the EOF would be noticed late. */
+        sys4(SYS_epoll_ctl, EPFD, EPOLL_CTL_ADD, e->fd, &pev);
         serve(i);
+        taken++;
     }
+    return taken;
 }
 
 static void expire(long now)
@@ -242,40 +261,49 @@ static void *reaper_main(void *arg)
 {
     struct epoll_event events[128];
     struct sched_param batch = {0};
+    int busy = 0;
     (void)arg;
     /* SCHED_BATCH: a socket event waking the reaper must not preempt the
      * application's threads (on a busy machine that showed as close()
      * latency outliers); the reaper's work is never urgent to the ms. */
     sys3(SYS_sched_setscheduler, 0, SCHED_BATCH, &batch);
     for (;;) {
-        /* Never longer than one bound: a handoff made while we sleep has
-         * its deadline at least that far away. */
-        long timeout = norst_cfg.linger_ms;
+        long timeout = 0;
+        if (busy) {
+            struct timespec gather = {0, GATHER_NS};
+            sys2(SYS_nanosleep, &gather, NULL);
+        } else {
+            /* Idle: sleep until a socket event, the first deadline or a
+             * wake-up. Announce it, then look at the intake once more: a
+             * handoff pushed before the announcement was seen is taken
+             * now, any later one wakes us (both sides seq_cst). */
+            timeout = norst_cfg.linger_ms;
+            reaper_lock();
+            if (reaper.head >= 0 &&
+                reaper.entries[reaper.head].deadline_ms - monotonic_ms() < timeout)
+                timeout = reaper.entries[reaper.head].deadline_ms - monotonic_ms();
+            reaper_unlock();
+            atomic_store(&reaper.asleep, 1);
+            if (atomic_load(&reaper.intake) != 0 || timeout < 0)
+                timeout = 0;
+        }
+        long n = sys5(SYS_epoll_pwait, EPFD, events, 128, timeout, NULL);
+        atomic_store(&reaper.asleep, 0);
         reaper_lock();
-        if (reaper.head >= 0 && reaper.entries[reaper.head].deadline_ms - monotonic_ms() < timeout)
-            timeout = reaper.entries[reaper.head].deadline_ms - monotonic_ms();
-        reaper_unlock();
-        long n = sys5(SYS_epoll_pwait, EPFD, events, 128, timeout < 0 ? 0 : timeout, NULL);
-        reaper_lock();
-        ingest();
-        /* An event can come before its entry is on the intake (the closing
-         * thread registers first, then publishes): such an entry is not
-         * listed yet, and its level-triggered event comes again. */
+        busy = ingest() > 0;
         for (long k = 0; k < n; k++) {
-            uint64_t t = events[k].data.u64;
+            uint64_t t = events[k].data.u64, count;
             int i = (int)(uint32_t)t;
+            if (t == WAKE_TOKEN) {
+                sys3(SYS_read, internal_fd_get(reaper.wakefd), &count, sizeof count);
+                continue;
+            }
+            busy = 1;
             if (i < reaper.capacity && atomic_load(&reaper.entries[i].listed) && token(i) == t)
                 serve(i);
         }
         expire(monotonic_ms());
         reaper_unlock();
-        /* Busy: let events gather for a millisecond, so that one wake-up
-         * serves many sockets instead of one (a drain ends that much later;
-         * the peer saw our FIN long ago). */
-        if (n > 0) {
-            struct timespec gather = {0, 1000000};
-            sys2(SYS_nanosleep, &gather, NULL);
-        }
     }
     return NULL;
 }
@@ -306,6 +334,12 @@ void reaper_start(void)
     reaper.entries = (struct lingering *)map;
     long epfd = sys1(SYS_epoll_create1, EPOLL_CLOEXEC);
     if (epfd < 0 || (reaper.epfd = internal_fd_adopt((int)epfd)) < 0)
+        goto fail;
+    long wakefd = sys2(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wakefd < 0 || (reaper.wakefd = internal_fd_adopt((int)wakefd)) < 0)
+        goto fail;
+    struct epoll_event wake = {.events = EPOLLIN, .data.u64 = WAKE_TOKEN};
+    if (sys4(SYS_epoll_ctl, EPFD, EPOLL_CTL_ADD, internal_fd_get(reaper.wakefd), &wake) < 0)
         goto fail;
     /* Grow the fd table to the top of the reaper's range now: growing it
      * later, with a second thread sharing it, waits for an RCU grace period
@@ -372,14 +406,15 @@ int reaper_handoff(struct close_event *ev)
     e->start_ms = monotonic_ms();
     e->deadline_ms = e->start_ms + norst_cfg.linger_ms;
     e->ev = *ev;
-    /* Registered before it is published: once on the intake, the entry is
-     * the reaper's, which may finish it and reuse it at once. */
-    struct epoll_event pev = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = token(i)};
-    sys4(SYS_epoll_ctl, EPFD, EPOLL_CTL_ADD, (int)dup, &pev);
+    /* Once on the intake, the entry is the reaper's. */
     int head = atomic_load(&reaper.intake);
     do
         atomic_store_explicit(&e->link, head, memory_order_relaxed);
     while (!atomic_compare_exchange_weak(&reaper.intake, &head, i + 1));
+    if (atomic_exchange(&reaper.asleep, 0)) {
+        uint64_t one = 1;
+        sys3(SYS_write, internal_fd_get(reaper.wakefd), &one, sizeof one);
+    }
     return 1;
 refuse:
     atomic_fetch_sub(&reaper.lingering, 1);
@@ -460,10 +495,17 @@ void reaper_after_fork_child(void)
     int epfd = EPFD;
     internal_fd_remove(epfd);
     sys1(SYS_close, epfd);
+    if (reaper.wakefd >= 0) {
+        int wakefd = internal_fd_get(reaper.wakefd);
+        internal_fd_remove(wakefd);
+        sys1(SYS_close, wakefd);
+    }
     if (reaper.entries)
         sys2(SYS_munmap, reaper.entries, (size_t)reaper.capacity * sizeof(struct lingering));
     reaper.entries = NULL;
     reaper.epfd = -1;
+    reaper.wakefd = -1;
+    atomic_store(&reaper.asleep, 0);
     reaper.head = reaper.tail = -1;
     atomic_store(&reaper.unused, 0);
     atomic_store(&reaper.free_top, 0);

@@ -49,6 +49,31 @@ static void returns_at_once(void)
     case_end();
 }
 
+/* The reaper sleeps with nothing to do; the handoff must wake it, or the
+ * peer's EOF would wait for a timeout of the full bound to be noticed. */
+static void wakes_from_idle(void)
+{
+    struct proc server;
+    struct counters before;
+    const char *env[] = {"NORST_ASYNC=1", "NORST_LINGER_MS=3000", "NORST_LOG=stderr", NULL};
+
+    case_begin("async: a handoff wakes the idle reaper; the peer's EOF ends the drain at once");
+    counters_read(&before);
+    closer_start(&server, 1, env, 4, "accept queued:10 read:1 sleep:200 close sleep:1000");
+    int fd = peer_connect(4, 5000);
+    peer_send_pattern(fd, 10);
+    struct peer_result r = peer_read_all(fd, 3000);
+    close(fd);
+    CHECK(proc_finish(&server, 5000) == 0, "server: %s", server.err);
+    struct counters delta = counters_since(&before);
+    CHECK(r.eof && !r.reset, "client: eof %d reset %d", r.eof, r.reset);
+    CHECK(contains(server.err, "action=drain outcome=peer-eof drained=9"), "log: %s", server.err);
+    long ms = number_after(server.err, " ms=");
+    CHECK(ms >= 0 && ms < 500, "drained for %ld ms (the exit comes at 1000)", ms);
+    CHECK(delta.out_rsts == 0, "OutRsts %ld", delta.out_rsts);
+    case_end();
+}
+
 static void reply_and_seed(void)
 {
     struct exchange x;
@@ -247,6 +272,7 @@ static void thread_is_lazy_and_deaf(void)
 int main(void)
 {
     returns_at_once();
+    wakes_from_idle();
     reply_and_seed();
     epoll_reuse();
     fork_and_exec();
