@@ -4,9 +4,10 @@
  * "listening on port N" when ready, runs until its standard input reaches
  * EOF (at most 10 minutes), and then prints one line of results.
  *
- *   server rps      every connection: read the request (every other one
- *                   only its first HEAD_LEN bytes, leaving the rest
- *                   unread), write a REPLY_LEN reply, close
+ *   server rps      every connection: read the request (one in
+ *                   BENCH_UNREAD_EVERY, default 2, only its first HEAD_LEN
+ *                   bytes, leaving the rest unread; 0: none), write a
+ *                   REPLY_LEN reply, close
  *   server latency  every connection: read HEAD_LEN bytes while the peer
  *                   keeps sending, then close; the time each close() call
  *                   takes is recorded: close_ns_p50, _p99, _max
@@ -71,6 +72,9 @@ int main(int argc, char **argv)
      * most of its request unread */
     const char *every = getenv("BENCH_UNREAD_EVERY");
     long unread_every = every && atol(every) > 0 ? atol(every) : 2;
+    /* BENCH_UNREAD_EVERY=0: read every request whole, so no close resets:
+     * the cost of the same traffic closed gracefully, with no shim at all */
+    int read_all = every && strcmp(every, "0") == 0;
     size_t nsamples = 0;
     struct pollfd pfds[2] = {{.fd = lfd, .events = POLLIN}, {.fd = 0, .events = POLLIN}};
     long long deadline = now_ns() + MAX_RUN_MS * 1000000LL;
@@ -93,7 +97,7 @@ int main(int argc, char **argv)
                 continue;
             bench_die("accept");
         }
-        size_t want = mode == RPS && connections % unread_every != 0 ? REQUEST_LEN : HEAD_LEN;
+        size_t want = mode == RPS && (read_all || connections % unread_every != 0) ? REQUEST_LEN : HEAD_LEN;
         if (read_upto(fd, buf, want) < want)
             short_reads++;
         if (mode != LATENCY && write_all(fd, reply, sizeof reply) < 0)
