@@ -4,7 +4,13 @@
  * MPTCP (262) sockets, so anything that is not TCP costs one syscall. Then
  * SO_MEMINFO: a TCP socket with no receive memory charged has nothing queued,
  * the common clean close, two syscalls in all. Only a socket with something
- * queued is asked FIONREAD (which would also answer on pipes and files). */
+ * queued is asked FIONREAD (which would also answer on pipes and files).
+ *
+ * A socket the hooks saw born TCP (socket(), or accept() on a TCP listener)
+ * is asked SO_MEMINFO first: no receive memory means nothing to do whatever
+ * the fd is now, so its clean close costs one call. The hint only orders the
+ * calls; SO_PROTOCOL still comes before any decision to act. */
+#include <errno.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -36,10 +42,20 @@ static long receive_memory(int fd)
 {
     unsigned int meminfo[SK_MEMINFO_VARS] = {0};
     socklen_t len = sizeof meminfo;
-    if (sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_MEMINFO, meminfo, &len) < 0 ||
-        len <= SK_MEMINFO_RMEM_ALLOC * sizeof meminfo[0])
-        return -1;
+    long ret = sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_MEMINFO, meminfo, &len);
+    if (ret < 0)
+        return ret; /* -errno: -ENOTSOCK, -EBADF, -ENOPROTOOPT */
+    if (len <= SK_MEMINFO_RMEM_ALLOC * sizeof meminfo[0])
+        return -ENOPROTOOPT;
     return meminfo[SK_MEMINFO_RMEM_ALLOC];
+}
+
+int is_tcp(int fd)
+{
+    int protocol = 0;
+    socklen_t len = sizeof protocol;
+    return sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) == 0 &&
+           protocol == IPPROTO_TCP;
 }
 
 static int tcp_state(int fd)
@@ -53,20 +69,28 @@ static int tcp_state(int fd)
 
 /* want_state: the caller lingers on clean closes too (NORST_MODE=always),
  * so an established socket with nothing unread is still of interest. */
-void classify(int fd, int want_state, struct tcp_probe *out)
+void classify(int fd, int want_state, int likely_tcp, struct tcp_probe *out)
 {
-    int protocol = 0;
-    socklen_t len = sizeof protocol;
-
     out->kind = KIND_OTHER;
     out->unread = 0;
     out->tcp_state = -1;
-    if (sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) < 0 ||
-        protocol != IPPROTO_TCP)
-        return;
-    if (!want_state && receive_memory(fd) == 0) {
-        out->kind = KIND_IDLE; /* listening sockets too: nothing to read */
-        return;
+    if (likely_tcp && !want_state) {
+        long rmem = receive_memory(fd);
+        if (rmem == -ENOTSOCK || rmem == -EBADF)
+            return;
+        if (rmem == 0) {
+            out->kind = KIND_IDLE; /* listening sockets too: nothing to read */
+            return;
+        }
+        if (!is_tcp(fd))
+            return;
+    } else {
+        if (!is_tcp(fd))
+            return;
+        if (!want_state && receive_memory(fd) == 0) {
+            out->kind = KIND_IDLE;
+            return;
+        }
     }
 
     out->unread = unread_bytes(fd);

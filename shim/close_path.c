@@ -57,7 +57,7 @@ int close_path_begin(int fd, enum close_path_kind path, const void *caller,
         return 0;
 
     /* classify */
-    classify(fd, linger_all, &probe);
+    classify(fd, linger_all, fdtab_hinted_tcp(fd), &probe);
     if (path != PATH_EXIT) /* exit offers every open fd; the app closed none */
         stats_add(STAT_CLOSES);
     if (probe.kind == KIND_OTHER)

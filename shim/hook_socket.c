@@ -4,6 +4,7 @@
  * and where an fd limit hit gives the reaper's fds back to the application:
  * its accept must not fail because of sockets the shim is lingering on. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -35,7 +36,7 @@ NORST_API int socket(int domain, int type, int protocol)
     int fd = RETRY_ON_EMFILE(real_fn(domain, type, protocol));
     if (fd >= 0 && (domain == AF_INET || domain == AF_INET6) &&
         (type & 0xf) == SOCK_STREAM)
-        fdtab_created(fd);
+        fdtab_created(fd, protocol == 0 || protocol == IPPROTO_TCP);
     return fd;
 }
 
@@ -45,7 +46,7 @@ NORST_API int accept(int listen_fd, struct sockaddr *addr, socklen_t *addrlen)
     before_new_fd();
     int fd = RETRY_ON_EMFILE(real_fn(listen_fd, addr, addrlen));
     if (fd >= 0)
-        fdtab_created(fd);
+        fdtab_created(fd, fdtab_listener_is_tcp(listen_fd));
     return fd;
 }
 
@@ -55,7 +56,7 @@ NORST_API int accept4(int listen_fd, struct sockaddr *addr, socklen_t *addrlen, 
     before_new_fd();
     int fd = RETRY_ON_EMFILE(real_fn(listen_fd, addr, addrlen, flags));
     if (fd >= 0)
-        fdtab_created(fd);
+        fdtab_created(fd, fdtab_listener_is_tcp(listen_fd));
     return fd;
 }
 

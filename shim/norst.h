@@ -110,7 +110,8 @@ struct tcp_probe {
     long unread;    /* FIONREAD, plus a pending urgent byte */
     int tcp_state;  /* tcpi_state, when asked for */
 };
-void classify(int fd, int want_state, struct tcp_probe *out);
+void classify(int fd, int want_state, int likely_tcp, struct tcp_probe *out);
+int is_tcp(int fd); /* SO_PROTOCOL says IPPROTO_TCP */
 long unread_bytes(int fd);
 
 /* ---- the decision (close_path.c) ---- */
@@ -156,12 +157,18 @@ long close_range_hooked(unsigned first, unsigned last, int flags,
 /* ---- sharing (sharing.c) ---- */
 enum share_verdict { SHARE_SOLE, SHARE_SHARED, SHARE_UNKNOWN };
 void fdtab_init(void);
-void fdtab_created(int fd);
+/* tcp: born a TCP socket (a hint for classify's first call, never trusted
+ * for a decision). */
+void fdtab_created(int fd, int tcp);
+int fdtab_hinted_tcp(int fd);
+/* Is a listening socket TCP (asked once, then remembered in its slot)? */
+int fdtab_listener_is_tcp(int listen_fd);
 void fdtab_duped(int oldfd, int newfd);
 void fdtab_given(int fd);
 /* Returns the fd's flags before forgetting (FD_EPOLL tells an epoll fd). */
 unsigned fdtab_forget(int fd);
-enum { FD_TRACKED = 1, FD_DUPED = 2, FD_GIVEN = 4, FD_REAPER = 8, FD_EPOLL = 16 };
+enum { FD_TRACKED = 1, FD_DUPED = 2, FD_GIVEN = 4, FD_REAPER = 8, FD_EPOLL = 16,
+       FD_TCP = 32, FD_KIND_KNOWN = 64 };
 int fdtab_set_reaper(int fd, int on);
 int fdtab_is_reaper(int fd);
 int fdtab_lowest_reaper(unsigned first, unsigned last);

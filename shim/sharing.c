@@ -75,11 +75,34 @@ static void slot_set(struct fd_slot *s, uint64_t ino, uint32_t flags)
     atomic_store_explicit(&s->flags, flags, memory_order_relaxed);
 }
 
-void fdtab_created(int fd)
+void fdtab_created(int fd, int tcp)
 {
     struct fd_slot *s = slot_of(fd);
     if (s)
-        slot_set(s, inode_of(fd), FD_TRACKED);
+        slot_set(s, inode_of(fd), FD_TRACKED | FD_KIND_KNOWN | (tcp ? FD_TCP : 0));
+}
+
+/* A slot left behind by a close the shim did not see may say TCP for what
+ * is now something else: classify only asks in a different order then. */
+int fdtab_hinted_tcp(int fd)
+{
+    struct fd_slot *s = slot_of(fd);
+    return s && (atomic_load_explicit(&s->flags, memory_order_relaxed) & FD_TCP);
+}
+
+int fdtab_listener_is_tcp(int listen_fd)
+{
+    struct fd_slot *s = slot_of(listen_fd);
+    if (!s)
+        return 0;
+    unsigned flags = atomic_load_explicit(&s->flags, memory_order_relaxed);
+    if (flags & FD_KIND_KNOWN)
+        return (flags & FD_TCP) != 0;
+    /* Inherited (socket activation) or made by a path not hooked: ask once.
+     * Only the kind bits are added; the slot vouches for nothing else. */
+    int tcp = is_tcp(listen_fd);
+    atomic_fetch_or_explicit(&s->flags, FD_KIND_KNOWN | (tcp ? FD_TCP : 0), memory_order_relaxed);
+    return tcp;
 }
 
 void fdtab_duped(int oldfd, int newfd)

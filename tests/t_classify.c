@@ -40,9 +40,26 @@ static void lone_fin(int with_shim)
     case_end();
 }
 
+/* The hint that a number holds a socket born TCP orders classify's calls;
+ * it must never decide anything. */
+static void stale_slot(void)
+{
+    static const char *const env[] = {"NORST_LOG=stderr", NULL};
+    static const char *const argv[] = {"./tests/progs/stale_slot", NULL};
+    struct proc p;
+    case_begin("a TCP socket closed unseen, a UDP socket with a datagram on its number: left alone");
+    proc_start(&p, 1, env, argv, 0);
+    CHECK(proc_finish(&p, 5000) == 0, "stale_slot: %s %s", p.out, p.err);
+    CHECK(contains(p.out, "same-number=1"), "%s", p.out);
+    CHECK(contains(p.out, "close=0 errno=0"), "%s", p.out);
+    CHECK(!contains(p.err, "libnorst"), "stderr: %s", p.err);
+    case_end();
+}
+
 int main(void)
 {
     lone_fin(0);
     lone_fin(1);
+    stale_slot();
     return harness_done();
 }

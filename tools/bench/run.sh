@@ -157,7 +157,7 @@ for kind in pipe file devnull udp tcp-unconnected tcp-clean; do
         $1 == k && $3 > base[$2] { d = ($3 - base[$2]) / b; out = out sep $2 (d == 1 ? "" : " x" d); sep = ", " }
         END { print out == "" ? "none" : out }' "$tmp/sys0" "$tmp/sys1")
     case $kind in
-    tcp-*) target="2 expected: $(verdict "$added == 2" | sed 's/^met$/as expected/; s/^not met$/differs/')" ;;
+    tcp-*) target="1 expected: $(verdict "$added == 1" | sed 's/^met$/as expected/; s/^not met$/differs/')" ;;
     *) target="<= 1 extra: $(verdict "$added <= 1")" ;;
     esac
     say "| $kind | $t0 | $t1 | $(calc '%+.1f' "$t1 - $t0") | $(calc '%.2f' "$t1 / $t0") | $(calc '%.2f' "$n0 / $batch") | $(calc '%.2f' "$n1 / $batch") | $added | $which | $target |"
