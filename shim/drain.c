@@ -55,7 +55,7 @@ void drain_start(struct close_event *ev)
     drain_prepare_read(ev->fd);
 }
 
-int drain_step(struct close_event *ev, int fd, unsigned long long max_bytes)
+int drain_step(struct close_event *ev, int fd, unsigned long long max_bytes, int to_empty)
 {
     for (;;) {
         /* 64 KiB a call: a NULL buffer with MSG_TRUNC discards without
@@ -78,7 +78,7 @@ int drain_step(struct close_event *ev, int fd, unsigned long long max_bytes)
              * comes next (bytes, the EOF) makes the socket readable again,
              * and poll or the level-triggered epoll says so: no call just
              * to hear EAGAIN. */
-            if ((size_t)n < want)
+            if ((size_t)n < want && !to_empty)
                 return 0;
             continue;
         }
@@ -106,7 +106,7 @@ static void drain_batch(struct close_event **batch, int count, long start,
         for (int i = 0; i < count; i++) {
             if (!batch[i])
                 continue;
-            if (drain_step(batch[i], batch[i]->fd, max_bytes)) {
+            if (drain_step(batch[i], batch[i]->fd, max_bytes, 0)) {
                 batch[i]->elapsed_ms = monotonic_ms() - start;
                 batch[i] = NULL;
                 continue;

@@ -217,7 +217,7 @@ static void finish(int i, enum outcome why)
 static void serve(int i)
 {
     struct lingering *e = &reaper.entries[i];
-    if (drain_step(&e->ev, e->fd, norst_cfg.max_bytes))
+    if (drain_step(&e->ev, e->fd, norst_cfg.max_bytes, 0))
         finish(i, OUT_NONE);
 }
 
@@ -239,14 +239,21 @@ static int ingest(void)
         order = atomic_load_explicit(&reaper.entries[i].link, memory_order_relaxed) - 1;
         struct lingering *e = &reaper.entries[i];
         struct epoll_event pev = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = token(i)};
-        drain_prepare_read(e->fd);
         list_insert(i);
         atomic_store(&e->listed, 1);
-        /* Not watched, the socket still gets its drain now and the deadline
-         * bound; only the EOF would be noticed late. */
-        sys4(SYS_epoll_ctl, EPFD, EPOLL_CTL_ADD, e->fd, &pev);
-        serve(i);
         taken++;
+        /* Up to a millisecond has passed since our FIN: a peer that only
+         * waited for it has often answered with its own. Then the socket
+         * is finished here, never watched. */
+        if (drain_step(&e->ev, e->fd, norst_cfg.max_bytes, 1)) {
+            finish(i, OUT_NONE);
+            continue;
+        }
+        drain_prepare_read(e->fd);
+        /* Not watched, the socket still has the deadline bound; only the
+         * EOF would be noticed late. Level-triggered: what arrived since
+         * the drain is reported at once. */
+        sys4(SYS_epoll_ctl, EPFD, EPOLL_CTL_ADD, e->fd, &pev);
     }
     return taken;
 }
