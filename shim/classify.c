@@ -36,8 +36,11 @@ long unread_bytes(int fd)
 
 /* 0 when nothing at all is queued for reading: sk_rmem_alloc is charged for
  * every skb of the receive queue (and the out-of-order queue), urgent byte
- * and lone FIN included, so 0 means __tcp_close() finds nothing to count.
- * -1 where the kernel has no SO_MEMINFO (before 4.6): ask FIONREAD. */
+ * and lone FIN included. Segments that came while another thread held the
+ * socket wait in the backlog, charged apart, and join the receive queue
+ * when that thread lets go, before __tcp_close() looks: both must be 0.
+ * -ENOPROTOOPT where the kernel has no SO_MEMINFO (before 4.6): ask
+ * FIONREAD, which waits for the lock's owner. */
 static long receive_memory(int fd)
 {
     unsigned int meminfo[SK_MEMINFO_VARS] = {0};
@@ -45,9 +48,9 @@ static long receive_memory(int fd)
     long ret = sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_MEMINFO, meminfo, &len);
     if (ret < 0)
         return ret; /* -errno: -ENOTSOCK, -EBADF, -ENOPROTOOPT */
-    if (len <= SK_MEMINFO_RMEM_ALLOC * sizeof meminfo[0])
+    if (len <= SK_MEMINFO_BACKLOG * sizeof meminfo[0])
         return -ENOPROTOOPT;
-    return meminfo[SK_MEMINFO_RMEM_ALLOC];
+    return (long)meminfo[SK_MEMINFO_RMEM_ALLOC] + meminfo[SK_MEMINFO_BACKLOG];
 }
 
 int is_tcp(int fd)
