@@ -1,6 +1,7 @@
 /* Load-time set-up: symbols, the fd table, configuration, fork tracking. */
 #include <pthread.h>
 
+#include "internal_fd.h"
 #include "norst.h"
 
 /* The reaper's lock is held across fork, so the child never copies a
@@ -21,6 +22,7 @@ static void after_fork_parent(void)
 static void after_fork_child(void)
 {
     fdtab_spawned();
+    internal_fd_after_fork_child();
     reaper_after_fork_child();
 }
 

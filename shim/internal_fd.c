@@ -9,6 +9,30 @@
 #define MAX_INTERNAL 8
 
 static _Atomic int internal_fds[MAX_INTERNAL] = {[0 ... MAX_INTERNAL - 1] = -1};
+static _Atomic int users, moving;
+
+/* Dekker-style, all seq_cst: either the mover sees the user and waits, or
+ * the user sees the move and stays away. */
+int internal_fd_enter(void)
+{
+    atomic_fetch_add(&users, 1);
+    if (atomic_load(&moving)) {
+        atomic_fetch_sub(&users, 1);
+        return 0;
+    }
+    return 1;
+}
+
+void internal_fd_leave(void)
+{
+    atomic_fetch_sub(&users, 1);
+}
+
+void internal_fd_after_fork_child(void)
+{
+    atomic_store(&users, 0);
+    atomic_store(&moving, 0);
+}
 
 int internal_fd_add(int fd)
 {
@@ -90,13 +114,22 @@ void internal_fd_evacuate(unsigned first, unsigned last)
          * the shim gives its fd up and stops logging. */
         long minimum = last == ~0u ? -1 : (long)last + 1;
         reaper_lock(); /* the reaper must not use the old number meanwhile */
+        /* Nor anyone outside the lock: the reaper blocked in its wait is
+         * nudged out of it. The wait for users is bounded: a use that a
+         * signal handler (this dup2's caller) interrupted cannot end. */
+        atomic_store(&moving, 1);
+        reaper_nudge(1);
+        for (int spins = 0; atomic_load(&users) > 0 && spins < 100000; spins++)
+            sys0(SYS_sched_yield);
         long moved = minimum < 0 ? -1 : sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, minimum);
         for (int i = 0; i < MAX_INTERNAL; i++) {
             int expected = fd;
             atomic_compare_exchange_strong(&internal_fds[i], &expected, moved < 0 ? -1 : (int)moved);
         }
         sys1(SYS_close, fd);
+        atomic_store(&moving, 0);
         reaper_unlock();
+        reaper_nudge(0); /* a wake-up skipped during the move */
         if (moved < 0) {
             static const char msg[] = "libnorst: the application took the log's fd and no "
                                       "higher one is free; logging stops\n";

@@ -18,5 +18,13 @@ int internal_fd_is(int fd);
 void internal_fd_evacuate(unsigned first, unsigned last);
 /* The lowest internal fd in [first, last], or -1. */
 int internal_fd_lowest_in(unsigned first, unsigned last);
+/* Around a use of an internal fd's number without the reaper's lock (a log
+ * write, the reaper's wait, the wake-up write): while a use is under way,
+ * a dup2() onto that number does not move the fd and let the application's
+ * file take the number. 0 from enter: a move is under way, do not use. */
+int internal_fd_enter(void);
+void internal_fd_leave(void);
+/* fork: the threads that were using internal fds are not in the child. */
+void internal_fd_after_fork_child(void);
 
 #endif

@@ -78,10 +78,22 @@ void log_open(const char *target)
 
 static void log_write(const char *buf, size_t len)
 {
-    int fd = norst_cfg.log_sink == LOG_STDERR ? 2 : internal_fd_get(log_slot);
-    if (fd < 0)
+    if (norst_cfg.log_sink == LOG_STDERR) {
+        sys3(SYS_write, 2, buf, len);
         return;
-    sys3(norst_cfg.log_sink == LOG_SYSLOG ? SYS_sendto : SYS_write, fd, buf, len);
+    }
+    /* Not while a dup2() moves the log's fd: the line would land in the
+     * application's file that takes the number. */
+    int spins = 0;
+    while (!internal_fd_enter())
+        if (++spins > 100000)
+            return; /* a signal handler interrupted the move: drop the line */
+        else
+            sys0(SYS_sched_yield);
+    int fd = internal_fd_get(log_slot);
+    if (fd >= 0)
+        sys3(norst_cfg.log_sink == LOG_SYSLOG ? SYS_sendto : SYS_write, fd, buf, len);
+    internal_fd_leave();
 }
 
 void log_text(const char *text)

@@ -202,6 +202,9 @@ void reaper_release_fd(int fd);
 void reaper_lock(void);   /* held while the reaper uses its own fds */
 void reaper_unlock(void);
 void reaper_at_exit(void);
+/* Wake the reaper if it waits; by_mover: called by internal_fd_evacuate
+ * while it holds every other user off. */
+void reaper_nudge(int by_mover);
 void reaper_after_fork_child(void);
 void reaper_epoll_created(int epfd);
 void reaper_epoll_closed(int epfd);

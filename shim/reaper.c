@@ -281,20 +281,31 @@ static void *reaper_main(void *arg)
             sys2(SYS_nanosleep, &gather, NULL);
         } else {
             /* Idle: sleep until a socket event, the first deadline or a
-             * wake-up. Announce it, then look at the intake once more: a
-             * handoff pushed before the announcement was seen is taken
-             * now, any later one wakes us (both sides seq_cst). */
-            timeout = norst_cfg.linger_ms;
+             * wake-up (with nothing lingering, no timeout at all). Announce
+             * it, then look at the intake once more: a handoff pushed
+             * before the announcement was seen is taken now, any later one
+             * wakes us (both sides seq_cst). */
+            timeout = -1;
             reaper_lock();
-            if (reaper.head >= 0 &&
-                reaper.entries[reaper.head].deadline_ms - monotonic_ms() < timeout)
+            if (reaper.head >= 0) {
                 timeout = reaper.entries[reaper.head].deadline_ms - monotonic_ms();
+                if (timeout < 0)
+                    timeout = 0;
+            }
             reaper_unlock();
             atomic_store(&reaper.asleep, 1);
-            if (atomic_load(&reaper.intake) != 0 || timeout < 0)
+            if (atomic_load(&reaper.intake) != 0)
                 timeout = 0;
         }
-        long n = sys5(SYS_epoll_pwait, EPFD, events, 128, timeout, NULL);
+        long n = 0;
+        if (internal_fd_enter()) {
+            n = sys5(SYS_epoll_pwait, EPFD, events, 128, timeout, NULL);
+            internal_fd_leave();
+        } else {
+            /* A dup2() is moving one of our fds; the mover wakes us after. */
+            struct timespec pause = {0, GATHER_NS};
+            sys2(SYS_nanosleep, &pause, NULL);
+        }
         atomic_store(&reaper.asleep, 0);
         reaper_lock();
         busy = ingest() > 0;
@@ -418,31 +429,46 @@ int reaper_handoff(struct close_event *ev)
     do
         atomic_store_explicit(&e->link, head, memory_order_relaxed);
     while (!atomic_compare_exchange_weak(&reaper.intake, &head, i + 1));
-    if (atomic_exchange(&reaper.asleep, 0)) {
-        uint64_t one = 1;
-        sys3(SYS_write, internal_fd_get(reaper.wakefd), &one, sizeof one);
-    }
+    if (atomic_exchange(&reaper.asleep, 0))
+        reaper_nudge(0);
     return 1;
 refuse:
     atomic_fetch_sub(&reaper.lingering, 1);
     return 0; /* the caller drains synchronously; our FIN may be out already */
 }
 
+void reaper_nudge(int by_mover)
+{
+    uint64_t one = 1;
+    if (!reaper_active())
+        return;
+    /* Outside a move, only within enter/leave: a dup2() onto the eventfd's
+     * number must not let this write reach the application's file. A
+     * wake-up skipped here is made by the mover once the move is done. */
+    if (by_mover) {
+        sys3(SYS_write, internal_fd_get(reaper.wakefd), &one, sizeof one);
+    } else if (internal_fd_enter()) {
+        sys3(SYS_write, internal_fd_get(reaper.wakefd), &one, sizeof one);
+        internal_fd_leave();
+    }
+}
+
 /* ---- the application needs fds back ---- */
 
 /* Finish every lingering socket now (an fd limit was hit). Returns how many
- * fds were given back. */
+ * were lingering: 0 means no fd could have come back, and the caller need
+ * not try again. */
 int reaper_evict_all(void)
 {
-    int freed = 0;
     if (!reaper_active())
         return 0;
     reaper_lock();
+    /* Everything handed off so far, whether the intake finishes it at
+     * once (its peer's EOF was there) or it is evicted below. */
+    int freed = atomic_load(&reaper.lingering);
     ingest();
-    while (reaper.head >= 0) {
+    while (reaper.head >= 0)
         finish(reaper.head, OUT_EVICTED);
-        freed++;
-    }
     reaper_unlock();
     return freed;
 }

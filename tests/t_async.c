@@ -258,6 +258,16 @@ static void thread_is_lazy_and_deaf(void)
     CHECK(proc_finish(&shell, 5000) == 0 && atoi(shell.out) == 1, "threads: %s", shell.out);
     case_end();
 
+    /* Nothing lingers: the reaper waits for a wake-up with no timeout, even
+     * when the bound (its longest wait once something lingers) is 0. */
+    const char *zero_bound[] = {"NORST_ASYNC=1", "NORST_LINGER_MS=0", NULL};
+    case_begin("async reaper, NORST_LINGER_MS=0: no CPU while nothing lingers");
+    exchange_run(&x, 1, zero_bound, 4, "accept queued:10 read:1 close sleep:1000 cputime", 10);
+    long cpu_ms = number_after(x.server.out, "cpu_ms=");
+    CHECK(cpu_ms >= 0 && cpu_ms < 300, "%ld ms of CPU in a 1 s sleep: %s", cpu_ms, x.server.out);
+    CHECK(x.delta.out_rsts == 0, "OutRsts %ld", x.delta.out_rsts);
+    case_end();
+
     case_begin("async reaper: one thread once sockets exist, every signal blocked");
     exchange_run(&x, 1, env, 4, "accept queued:10 read:1 close threads", 10);
     CHECK(contains(x.server.out, "threads=2"), "%s", x.server.out);

@@ -27,6 +27,7 @@
  *   fdcount       prints "fds=N", the number of entries in /proc/self/fd
  *   fill          write (non-blocking) until the send queue is full
  *   threads       prints "threads=N" and each other thread's blocked signals
+ *   cputime       prints "cpu_ms=N": user + system time of all threads so far
  *   fork-list     fork a child that prints its socket fds ("child-sockets=N")
  *   exec-list     fork and exec ls -l /proc/self/fd; its output on stdout
  *   exit          return from main with the connection open
@@ -39,6 +40,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -297,6 +299,12 @@ int main(int argc, char **argv)
             fflush(stdout);
         } else if (strcmp(step, "threads") == 0) {
             print_threads();
+        } else if (strcmp(step, "cputime") == 0) {
+            struct rusage ru;
+            getrusage(RUSAGE_SELF, &ru);
+            printf("cpu_ms=%ld\n", (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000L +
+                                       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000L);
+            fflush(stdout);
         } else if (strcmp(step, "fork-list") == 0) {
             fork_list_sockets();
         } else if (strcmp(step, "exec-list") == 0) {
