@@ -6,10 +6,10 @@
  * application never sees, described in an entry taken from a lock-free free
  * list and pushed on a lock-free intake list. Raw syscalls and atomics only:
  * it stays async-signal-safe. While handoffs keep coming, the reaper looks at
- * the intake every GATHER_MS anyway, and the closing thread makes no further
- * call; only a reaper asleep with nothing to do is woken, once, through an
- * eventfd. Any failure, or the NORST_MAX_LINGER cap, falls back to the
- * synchronous drain.
+ * the intake every millisecond (GATHER_NS) anyway, and the closing thread
+ * makes no further call; only a reaper asleep with nothing to do is woken,
+ * once, through an eventfd. Any failure, or the NORST_MAX_LINGER cap, falls
+ * back to the synchronous drain.
  *
  * The reaper (one thread per process, started outside any close, all signals
  * blocked): takes the intake at every wake-up, adds each socket to its epoll
