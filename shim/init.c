@@ -5,18 +5,17 @@
 #include "norst.h"
 
 /* The reaper's lock is held across fork, so the child never copies a
- * socket the reaper is half-way through closing. */
+ * socket the reaper is half-way through closing, nor one a handoff has
+ * duplicated but not yet marked. */
 static void before_fork(void)
 {
-    if (reaper_active())
-        reaper_lock();
+    reaper_before_fork();
 }
 
 static void after_fork_parent(void)
 {
     fdtab_spawned();
-    if (reaper_active())
-        reaper_unlock();
+    reaper_after_fork_parent();
 }
 
 static void after_fork_child(void)

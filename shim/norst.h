@@ -205,6 +205,8 @@ void reaper_at_exit(void);
 /* Wake the reaper if it waits; by_mover: called by internal_fd_evacuate
  * while it holds every other user off. */
 void reaper_nudge(int by_mover);
+void reaper_before_fork(void);
+void reaper_after_fork_parent(void);
 void reaper_after_fork_child(void);
 void reaper_epoll_created(int epfd);
 void reaper_epoll_closed(int epfd);

@@ -401,10 +401,8 @@ static void detach_from_application(int fd)
     }
 }
 
-int reaper_handoff(struct close_event *ev)
+static int handoff(struct close_event *ev)
 {
-    if (!norst_cfg.async || !reaper_active() || atomic_load(&epoll_overflow))
-        return 0;
     if (atomic_fetch_add(&reaper.lingering, 1) >= reaper.capacity)
         goto refuse;
     int i = entry_take();
@@ -435,6 +433,42 @@ int reaper_handoff(struct close_event *ev)
 refuse:
     atomic_fetch_sub(&reaper.lingering, 1);
     return 0; /* the caller drains synchronously; our FIN may be out already */
+}
+
+/* A fork between the duplicate and its mark in the fd table would give the
+ * child an unmarked copy of the socket, which reaper_after_fork_child could
+ * not close: the child would hold the socket, and reset it at its exit. So
+ * fork waits for handoffs under way, and handoffs that begin while a fork
+ * is being prepared drain synchronously (Dekker-style, seq_cst). */
+static _Atomic int handoffs_under_way;
+static _Atomic int forking; /* forks being prepared, in any thread */
+
+int reaper_handoff(struct close_event *ev)
+{
+    if (!norst_cfg.async || !reaper_active() || atomic_load(&epoll_overflow))
+        return 0;
+    atomic_fetch_add(&handoffs_under_way, 1);
+    int handed = !atomic_load(&forking) && handoff(ev);
+    atomic_fetch_sub(&handoffs_under_way, 1);
+    return handed;
+}
+
+/* pthread_atfork's prepare. Whether or not the reaper runs yet (it may
+ * start during the fork), so that the parent's handler always undoes
+ * exactly this. The wait is bounded: a handoff that a signal handler (the
+ * one calling fork) interrupted cannot end. */
+void reaper_before_fork(void)
+{
+    atomic_fetch_add(&forking, 1);
+    for (int spins = 0; atomic_load(&handoffs_under_way) > 0 && spins < 100000; spins++)
+        sys0(SYS_sched_yield);
+    reaper_lock();
+}
+
+void reaper_after_fork_parent(void)
+{
+    reaper_unlock();
+    atomic_fetch_sub(&forking, 1);
 }
 
 void reaper_nudge(int by_mover)
@@ -522,6 +556,10 @@ void reaper_at_exit(void)
  * child starts from nothing. */
 void reaper_after_fork_child(void)
 {
+    /* The child's only thread: nothing is under way, nothing is held. */
+    atomic_store(&handoffs_under_way, 0);
+    atomic_store(&forking, 0);
+    atomic_store(&reaper.lock, 0);
     if (atomic_load(&reaper.state) == 0)
         return;
     fdtab_close_reaper_fds();
@@ -544,6 +582,5 @@ void reaper_after_fork_child(void)
     atomic_store(&reaper.free_top, 0);
     atomic_store(&reaper.intake, 0);
     atomic_store(&reaper.lingering, 0);
-    atomic_store(&reaper.lock, 0);
     atomic_store(&reaper.state, 0);
 }
