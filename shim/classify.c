@@ -77,7 +77,9 @@ void classify(int fd, int want_state, int likely_tcp, struct tcp_probe *out)
     out->kind = KIND_OTHER;
     out->unread = 0;
     out->tcp_state = -1;
-    if (likely_tcp && !want_state) {
+    /* Born TCP: the queue first, so that a clean close costs one call. */
+    int memory_first = likely_tcp && !want_state;
+    if (memory_first) {
         long rmem = receive_memory(fd);
         if (rmem == -ENOTSOCK || rmem == -EBADF)
             return;
@@ -85,15 +87,12 @@ void classify(int fd, int want_state, int likely_tcp, struct tcp_probe *out)
             out->kind = KIND_IDLE; /* listening sockets too: nothing to read */
             return;
         }
-        if (!is_tcp(fd))
-            return;
-    } else {
-        if (!is_tcp(fd))
-            return;
-        if (!want_state && receive_memory(fd) == 0) {
-            out->kind = KIND_IDLE;
-            return;
-        }
+    }
+    if (!is_tcp(fd))
+        return;
+    if (!want_state && !memory_first && receive_memory(fd) == 0) {
+        out->kind = KIND_IDLE;
+        return;
     }
 
     out->unread = unread_bytes(fd);
