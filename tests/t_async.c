@@ -53,24 +53,17 @@ static void returns_at_once(void)
  * peer's EOF would wait for a timeout of the full bound to be noticed. */
 static void wakes_from_idle(void)
 {
-    struct proc server;
-    struct counters before;
+    struct exchange x;
     const char *env[] = {"NORST_ASYNC=1", "NORST_LINGER_MS=3000", "NORST_LOG=stderr", NULL};
 
     case_begin("async: a handoff wakes the idle reaper; the peer's EOF ends the drain at once");
-    counters_read(&before);
-    closer_start(&server, 1, env, 4, "accept queued:10 read:1 sleep:200 close sleep:1000");
-    int fd = peer_connect(4, 5000);
-    peer_send_pattern(fd, 10);
-    struct peer_result r = peer_read_all(fd, 3000);
-    close(fd);
-    CHECK(proc_finish(&server, 5000) == 0, "server: %s", server.err);
-    struct counters delta = counters_since(&before);
-    CHECK(r.eof && !r.reset, "client: eof %d reset %d", r.eof, r.reset);
-    CHECK(contains(server.err, "action=drain outcome=peer-eof drained=9"), "log: %s", server.err);
-    long ms = number_after(server.err, " ms=");
+    exchange_run(&x, 1, env, 4, "accept queued:10 read:1 sleep:200 close sleep:1000", 10);
+    CHECK(x.server_status == 0, "server: %s", x.server.err);
+    CHECK(x.peer.eof && !x.peer.reset, "client: eof %d reset %d", x.peer.eof, x.peer.reset);
+    CHECK(contains(x.server.err, "action=drain outcome=peer-eof drained=9"), "log: %s", x.server.err);
+    long ms = number_after(x.server.err, " ms=");
     CHECK(ms >= 0 && ms < 500, "drained for %ld ms (the exit comes at 1000)", ms);
-    CHECK(delta.out_rsts == 0, "OutRsts %ld", delta.out_rsts);
+    CHECK(x.delta.out_rsts == 0, "OutRsts %ld", x.delta.out_rsts);
     case_end();
 }
 
