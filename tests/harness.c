@@ -341,12 +341,20 @@ void exchange_run_argv(struct exchange *x, int with_shim, const char *const *env
 /* ---- cases ---- */
 
 static const char *current_case;
-static int case_failed, passed, failed;
+static int case_failed, case_skipped, passed, failed;
 
 void case_begin(const char *name)
 {
     current_case = name;
     case_failed = 0;
+    case_skipped = 0;
+}
+
+void case_skip(const char *why)
+{
+    printf("SKIP %s: %s\n", current_case, why);
+    fflush(stdout);
+    case_skipped = 1;
 }
 
 void check_impl(int ok, const char *expr, const char *file, int line, const char *fmt, ...)
@@ -367,6 +375,8 @@ void check_impl(int ok, const char *expr, const char *file, int line, const char
 
 void case_end(void)
 {
+    if (case_skipped && !case_failed)
+        return;
     if (case_failed) {
         failed++;
     } else {

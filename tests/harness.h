@@ -88,6 +88,9 @@ void exchange_run_argv(struct exchange *x, int with_shim, const char *const *env
 /* ---- cases and checks ---- */
 void case_begin(const char *name);
 void case_end(void);
+/* The case cannot run here (the machine refuses what it needs): say why;
+ * case_end then counts it as skipped, neither passed nor failed. */
+void case_skip(const char *why);
 #define CHECK(cond, ...) check_impl(!!(cond), #cond, __FILE__, __LINE__, __VA_ARGS__)
 void check_impl(int ok, const char *expr, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

@@ -17,6 +17,7 @@ fi
 
 passed=0
 failed=0
+skipped=0
 for test in tests/t_*; do
     [ -x "$test" ] || continue
     name=${test#tests/}
@@ -25,12 +26,14 @@ for test in tests/t_*; do
     printf '%s\n' "$out" | sed "s|^|$name: |"
     p=$(printf '%s\n' "$out" | grep -c '^PASS ')
     f=$(printf '%s\n' "$out" | grep -c '^FAIL ')
+    s=$(printf '%s\n' "$out" | grep -c '^SKIP ')
     if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
         echo "$name: FAIL (exit status $status)"
         f=1
     fi
     passed=$((passed + p))
     failed=$((failed + f))
+    skipped=$((skipped + s))
 done
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
