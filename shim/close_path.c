@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "norst.h"
+#include "owner.h"
 #include "sys.h"
 
 int norst_ready;
@@ -65,6 +66,10 @@ int close_path_begin(int fd, enum close_path_kind path, const void *caller,
     if (path != PATH_EXIT)
         stats_add(STAT_TCP);
     if (probe.kind != KIND_CONNECTED || (probe.unread == 0 && !linger_all))
+        return 0;
+    /* A vfork or clone child closes its copy, never the last reference;
+     * and whatever it would record lands in tables not its own. */
+    if (!owner_is_self())
         return 0;
 
     memset(ev, 0, sizeof *ev);

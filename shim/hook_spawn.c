@@ -4,6 +4,7 @@
  * init.c). exec* is hooked for vfork children: they share our memory, so the
  * mark lands in the parent too. */
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -73,4 +74,42 @@ NORST_API int fexecve(int fd, char *const argv[], char *const envp[])
 {
     LOOKUP(fexecve);
     return real_fn(fd, argv, envp);
+}
+
+/* execl, execlp and execle take their arguments as a list: gather them into
+ * an array on the stack, as glibc does, and go through the hooks above. A
+ * CGI or inetd-style child of vfork() calls these as often as execv. */
+#define GATHER_ARGS(first, argv)                                               \
+    va_list ap_;                                                               \
+    size_t argc_ = 1;                                                          \
+    va_start(ap_, first);                                                      \
+    while (va_arg(ap_, char *))                                                \
+        argc_++;                                                               \
+    va_end(ap_);                                                               \
+    char *argv[argc_ + 1];                                                     \
+    argv[0] = (char *)(first);                                                 \
+    va_start(ap_, first);                                                      \
+    for (size_t i_ = 1; i_ <= argc_; i_++)                                     \
+        argv[i_] = va_arg(ap_, char *)
+
+NORST_API int execl(const char *path, const char *arg, ...)
+{
+    GATHER_ARGS(arg, argv);
+    va_end(ap_);
+    return execv(path, argv);
+}
+
+NORST_API int execlp(const char *file, const char *arg, ...)
+{
+    GATHER_ARGS(arg, argv);
+    va_end(ap_);
+    return execvp(file, argv);
+}
+
+NORST_API int execle(const char *path, const char *arg, ...)
+{
+    GATHER_ARGS(arg, argv);
+    char *const *envp = va_arg(ap_, char *const *);
+    va_end(ap_);
+    return execve(path, argv, envp);
 }

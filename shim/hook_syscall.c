@@ -10,6 +10,25 @@
 #include "norst.h"
 #include "sys.h"
 
+/* A process made by a raw system call runs no atfork handler (hook_fork.c). */
+static int starts_process(long number)
+{
+    switch (number) {
+#ifdef SYS_fork
+    case SYS_fork:
+#endif
+#ifdef SYS_vfork
+    case SYS_vfork:
+#endif
+#ifdef SYS_clone3
+    case SYS_clone3:
+#endif
+    case SYS_clone:
+        return 1;
+    }
+    return 0;
+}
+
 /* Six arguments are always read, whatever the number takes, as glibc's own
  * syscall() does in assembly: AddressSanitizer must not flag the read. */
 __attribute__((no_sanitize_address)) NORST_API long syscall(long number, ...)
@@ -34,6 +53,8 @@ __attribute__((no_sanitize_address)) NORST_API long syscall(long number, ...)
         return 0;
     }
 #endif
+    if (starts_process(number))
+        fdtab_spawned();
     if (real.syscall) {
         long ret = real.syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 #ifdef SYS_epoll_create

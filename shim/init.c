@@ -3,6 +3,7 @@
 
 #include "internal_fd.h"
 #include "norst.h"
+#include "owner.h"
 
 /* The reaper's lock is held across fork, so the child never copies a
  * socket the reaper is half-way through closing, nor one a handoff has
@@ -20,6 +21,7 @@ static void after_fork_parent(void)
 
 static void after_fork_child(void)
 {
+    owner_set_self();
     fdtab_spawned();
     internal_fd_after_fork_child();
     reaper_after_fork_child();
@@ -31,6 +33,7 @@ __attribute__((constructor(101))) static void norst_init(void)
 {
     if (norst_ready)
         return;
+    owner_set_self();
     real_resolve();
     fdtab_init();
     config_load();

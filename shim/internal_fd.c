@@ -4,6 +4,7 @@
 
 #include "internal_fd.h"
 #include "norst.h"
+#include "owner.h"
 #include "sys.h"
 
 #define MAX_INTERNAL 8
@@ -99,6 +100,11 @@ int internal_fd_lowest_in(unsigned first, unsigned last)
 void internal_fd_evacuate(unsigned first, unsigned last)
 {
     int fd;
+    /* In a vfork child the slots are the parent's: moving the child's
+     * copy would point them at a number the parent does not have. The
+     * child's copies are close-on-exec; the application takes the number. */
+    if (internal_fd_lowest_in(first, last) < 0 || !owner_is_self())
+        return;
     while ((fd = internal_fd_lowest_in(first, last)) >= 0) {
         if (fdtab_is_reaper(fd)) {
             reaper_release_fd(fd);

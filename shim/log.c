@@ -12,6 +12,7 @@
 
 #include "internal_fd.h"
 #include "norst.h"
+#include "owner.h"
 #include "sys.h"
 
 static int log_slot = -1; /* internal_fd slot of a file or syslog sink */
@@ -78,6 +79,9 @@ void log_open(const char *target)
 
 static void log_write(const char *buf, size_t len)
 {
+    /* A vfork child's number of the log may already be its stdout. */
+    if (!owner_is_self())
+        return;
     if (norst_cfg.log_sink == LOG_STDERR) {
         sys3(SYS_write, 2, buf, len);
         return;

@@ -38,6 +38,7 @@
 #include "compat.h"
 #include "internal_fd.h"
 #include "norst.h"
+#include "owner.h"
 #include "sys.h"
 
 NORST_OLD_SYMBOL(pthread_create);
@@ -332,7 +333,8 @@ void reaper_start(void)
 {
     struct rlimit rl;
     int expected = 0;
-    if (!norst_cfg.async || !atomic_compare_exchange_strong(&reaper.state, &expected, 1))
+    if (!norst_cfg.async || !owner_is_self() ||
+        !atomic_compare_exchange_strong(&reaper.state, &expected, 1))
         return;
 
     /* Duplicates live in the upper half of the fd range, away from the
@@ -494,7 +496,7 @@ void reaper_nudge(int by_mover)
  * not try again. */
 int reaper_evict_all(void)
 {
-    if (!reaper_active())
+    if (!reaper_active() || !owner_is_self())
         return 0;
     reaper_lock();
     /* Everything handed off so far, whether the intake finishes it at

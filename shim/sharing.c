@@ -27,6 +27,7 @@
 
 #include "fdwalk.h"
 #include "norst.h"
+#include "owner.h"
 #include "sys.h"
 
 struct fd_slot {
@@ -132,7 +133,13 @@ void fdtab_given(int fd)
 unsigned fdtab_forget(int fd)
 {
     struct fd_slot *s = slot_of(fd);
-    if (!s || !atomic_load_explicit(&s->flags, memory_order_relaxed))
+    unsigned flags = s ? atomic_load_explicit(&s->flags, memory_order_relaxed) : 0;
+    if (!flags)
+        return 0;
+    /* A vfork child closing its copy of an epoll fd must not take the
+     * parent's epoll set off the reaper's list. Other marks it may clear:
+     * the parent then only scans where it trusted. */
+    if ((flags & FD_EPOLL) && !owner_is_self())
         return 0;
     return atomic_exchange_explicit(&s->flags, 0, memory_order_relaxed);
 }
@@ -194,7 +201,7 @@ void fdtab_close_reaper_fds(void)
  * own fds in the range were stepped over, and stay marked). */
 void fdtab_forget_range(unsigned first, unsigned last)
 {
-    if (!slots || first >= nslots)
+    if (!slots || first >= nslots || !owner_is_self())
         return;
     if (last >= nslots)
         last = nslots - 1;

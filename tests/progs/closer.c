@@ -47,6 +47,7 @@
 #include <time.h>
 
 #include "../../tools/demo.h"
+#include "pattern.h"
 #include "count_fds.h"
 
 static volatile sig_atomic_t alarms;
@@ -57,17 +58,6 @@ static void on_alarm(int sig)
     alarms++;
 }
 
-static unsigned char pattern_byte(size_t i)
-{
-    return (unsigned char)((i * 7 + i / 251) & 0xff);
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 static const char *errno_name(int e)
 {
