@@ -14,8 +14,10 @@
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "norst.h"
 #include "sys.h"
@@ -68,6 +70,25 @@ static int tcp_state(int fd)
     if (sys5(SYS_getsockopt, fd, IPPROTO_TCP, TCP_INFO, &info, &len) < 0)
         return -1;
     return info.tcpi_state;
+}
+
+/* tcp_poll() reports RDHUP once RCV_SHUTDOWN is set, by the peer's FIN
+ * (tcp_fin(), which also leaves ESTABLISHED or FIN_WAIT) or by the
+ * application's own shutdown(SHUT_RD) (inet_shutdown(), state unchanged).
+ * So RDHUP in ESTABLISHED or FIN_WAIT1/2 is the application's doing. */
+int read_side_shut_here(int fd)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLRDHUP};
+    struct timespec now = {0, 0};
+    if (sys5(SYS_ppoll, &pfd, 1, &now, NULL, 0) != 1 || !(pfd.revents & POLLRDHUP))
+        return 0;
+    switch (tcp_state(fd)) {
+    case TCP_ESTABLISHED:
+    case TCP_FIN_WAIT1:
+    case TCP_FIN_WAIT2:
+        return 1;
+    }
+    return 0;
 }
 
 /* want_state: the caller lingers on clean closes too (NORST_MODE=always),

@@ -31,14 +31,19 @@ const char *close_path_name(enum close_path_kind path)
     return names[path];
 }
 
-/* SO_LINGER {1,0}: the application asked for an abort; the RST is its intent. */
-static int wants_abort(int fd)
+enum linger_option { LINGER_OFF, LINGER_ABORT, LINGER_TIMED };
+
+/* SO_LINGER {1,0}: the application asked for an abort; the RST is its
+ * intent. {1,N}: a close that waits up to N s for our FIN to be acked. */
+static enum linger_option linger_option(int fd)
 {
     struct linger lg = {0, 0};
     socklen_t len = sizeof lg;
-    return sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_LINGER, &lg, &len) == 0 &&
-           lg.l_onoff && lg.l_linger == 0;
+    if (sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_LINGER, &lg, &len) < 0 || !lg.l_onoff)
+        return LINGER_OFF;
+    return lg.l_linger == 0 ? LINGER_ABORT : LINGER_TIMED;
 }
+
 
 static void record_addresses(int fd, struct close_event *ev)
 {
@@ -82,7 +87,8 @@ int close_path_begin(int fd, enum close_path_kind path, const void *caller,
         record_addresses(fd, ev);
 
     /* decide */
-    if (wants_abort(fd)) {
+    enum linger_option linger = linger_option(fd);
+    if (linger == LINGER_ABORT) {
         ev->action = ACT_SKIP_ABORT;
         ev->rst = 1;
         return 1;
@@ -104,7 +110,15 @@ int close_path_begin(int fd, enum close_path_kind path, const void *caller,
         ev->rst = ev->unread > 0;
         return 1;
     }
+    if (read_side_shut_here(fd)) {
+        /* Without us the close resets and the peer's send fails at once;
+         * a drain would end at once too, and leave the peer hanging. */
+        ev->action = ACT_SKIP_READ_SHUT;
+        ev->rst = ev->unread > 0;
+        return 1;
+    }
 
+    ev->linger_timed = linger == LINGER_TIMED;
     ev->action = ACT_DRAIN;
     return 1;
 }
@@ -178,7 +192,7 @@ void batch_flush(struct close_batch *b)
     close_path_act(b->evs, b->count, b->deadline_ms);
     for (int i = 0; i < b->count; i++) {
         fdtab_forget(b->evs[i].fd);
-        real_close_fd(b->evs[i].fd);
+        raw_close_fd(b->evs[i].fd);
         close_path_end(&b->evs[i]);
     }
     b->count = 0;

@@ -31,11 +31,24 @@ long monotonic_ms(void)
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+/* With unread data the close would have reset at once, lingering on
+ * nothing (__tcp_close() looks at the queue first). Drained, it would wait
+ * up to N s in close(), or in the reaper: as the last reference is about to
+ * go, turning the option off changes nothing the application can see, and
+ * the kernel finishes the orderly close in the background. */
+static void linger_off(int fd)
+{
+    struct linger off = {0, 0};
+    sys5(SYS_setsockopt, fd, SOL_SOCKET, SO_LINGER, &off, sizeof off);
+}
+
 void drain_send_fin(struct close_event *ev)
 {
     if (ev->fin_sent)
         return;
     ev->fin_sent = 1;
+    if (ev->linger_timed)
+        linger_off(ev->fd);
     sys2(SYS_shutdown, ev->fd, SHUT_WR);
     ev->outcome = OUT_TIME_BOUND;
 }

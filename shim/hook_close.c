@@ -20,6 +20,16 @@ int real_close_fd(int fd)
     return 0;
 }
 
+int raw_close_fd(int fd)
+{
+    long ret = sys1(SYS_close, fd);
+    if (ret < 0) {
+        errno = (int)-ret;
+        return -1;
+    }
+    return 0;
+}
+
 int close_one(int fd, enum close_path_kind path, const void *caller)
 {
     struct close_event ev;
@@ -31,7 +41,8 @@ int close_one(int fd, enum close_path_kind path, const void *caller)
     enum prepared how = close_path_prepare(fd, path, caller, &ev);
     if (fdtab_forget(fd) & FD_EPOLL)
         reaper_epoll_closed(fd);
-    int ret = real_close_fd(fd);
+    /* After a drain, a cancel may be pending: close all the same. */
+    int ret = how == PREP_NOTHING ? real_close_fd(fd) : raw_close_fd(fd);
     close_path_finish(&ev, how);
     return ret;
 }

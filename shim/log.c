@@ -120,6 +120,7 @@ static const char *action_name(enum action a)
     case ACT_SKIP_SHARED: return "skip-shared";
     case ACT_SKIP_ABORT: return "skip-abort";
     case ACT_LOG_ONLY: return "log-only";
+    case ACT_SKIP_READ_SHUT: return "skip-read-shut";
     case ACT_NONE: break;
     }
     return "none";

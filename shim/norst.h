@@ -77,7 +77,10 @@ enum close_path_kind {
 };
 const char *close_path_name(enum close_path_kind path);
 
-enum action { ACT_NONE, ACT_DRAIN, ACT_SKIP_SHARED, ACT_SKIP_ABORT, ACT_LOG_ONLY };
+enum action {
+    ACT_NONE, ACT_DRAIN, ACT_SKIP_SHARED, ACT_SKIP_ABORT, ACT_LOG_ONLY,
+    ACT_SKIP_READ_SHUT, /* the application shut its own read side */
+};
 enum outcome {
     OUT_NONE,        /* not drained (the action was not drain) */
     OUT_PEER_EOF,    /* drained to the peer's FIN */
@@ -101,6 +104,7 @@ struct close_event {
     unsigned long long drained;
     long elapsed_ms;
     int fin_sent;           /* drain_start ran: our FIN is queued */
+    int linger_timed;       /* SO_LINGER {1,N}: turned off with our FIN */
     int holder_pid;         /* ACT_SKIP_SHARED: who else holds it (0: unknown) */
     const char *share_reason;
 };
@@ -113,6 +117,9 @@ struct tcp_probe {
 void classify(int fd, int want_state, int likely_tcp, struct tcp_probe *out);
 int is_tcp(int fd); /* SO_PROTOCOL says IPPROTO_TCP */
 long unread_bytes(int fd);
+/* shutdown(SHUT_RD) by the application, not the peer's FIN: a drain would
+ * read its own EOF, and the peer would wait on a window that never opens. */
+int read_side_shut_here(int fd);
 
 /* ---- the decision (close_path.c) ---- */
 /* classify + decide, before the real close. Returns 1 when an event was
@@ -150,6 +157,9 @@ void batch_flush(struct close_batch *b);
 /* hook_close.c: the whole close of one fd, and the bare real close */
 int close_one(int fd, enum close_path_kind path, const void *caller);
 int real_close_fd(int fd);
+/* The close system call itself: never a cancellation point (glibc's close
+ * acts on a pending cancel before closing, and would leak the fd). */
+int raw_close_fd(int fd);
 /* hook_close_range.c: returns 0 or -errno */
 long close_range_hooked(unsigned first, unsigned last, int flags,
                         enum close_path_kind path, const void *caller);
