@@ -3,18 +3,121 @@
  * before that, so those sockets get the same decision as a close, and the
  * ones to linger on drain within one overall bound.
  * _exit(), fatal signals and exec run no destructor: see the README. */
+#include <fcntl.h>
 #include <stdio.h>
 
 #include "fdwalk.h"
 #include "internal_fd.h"
 #include "norst.h"
+#include "owner.h"
+#include "sys.h"
+
+/* glibc's list of open streams, and its lock (both exported since 2.2.5). */
+extern FILE *_IO_list_all;
+void _IO_list_lock(void);
+void _IO_list_unlock(void);
+
+#define MAX_UNFLUSHED 16
+
+struct exit_walk {
+    struct close_batch *batch;
+    int unflushed[MAX_UNFLUSHED]; /* sockets whose stream we could not flush */
+    int nunflushed;
+};
+
+/* exit() flushes stdio after this destructor: output buffered for a socket
+ * must leave before our FIN, so those streams are flushed now. Only streams
+ * with output pending on a TCP socket, and only when their lock is free: a
+ * thread blocked in fgets(stdin) holds stdin's lock until the process dies,
+ * and glibc's own exit flush takes no stream lock. A stream we cannot flush
+ * keeps its socket out of the batch: no FIN goes ahead of its bytes. */
+static int flush_socket_streams(struct exit_walk *w)
+{
+    int complete = 1;
+    _IO_list_lock();
+    for (FILE *fp = _IO_list_all; fp; fp = fp->_chain) {
+        if (fp->_IO_write_ptr <= fp->_IO_write_base || fp->_fileno < 0 || !is_tcp(fp->_fileno))
+            continue;
+        if (ftrylockfile(fp) == 0) {
+            fflush_unlocked(fp);
+            funlockfile(fp);
+        } else if (w->nunflushed < MAX_UNFLUSHED) {
+            w->unflushed[w->nunflushed++] = fp->_fileno;
+        } else {
+            complete = 0;
+        }
+    }
+    _IO_list_unlock();
+    return complete;
+}
+
+static int is_unflushed(const struct exit_walk *w, int fd)
+{
+    for (int i = 0; i < w->nunflushed; i++)
+        if (w->unflushed[i] == fd)
+            return 1;
+    return 0;
+}
 
 static long offer_fd(int dirfd, const char *name, long fd, void *ctx)
 {
+    struct exit_walk *w = ctx;
     (void)name;
-    if (fd != dirfd && !internal_fd_is((int)fd))
-        batch_offer(ctx, (int)fd);
+    if (fd != dirfd && !internal_fd_is((int)fd) && !is_unflushed(w, (int)fd))
+        batch_offer(w->batch, (int)fd);
     return 0;
+}
+
+/* Log mode, or other threads running: record what exit would do, change
+ * nothing, close nothing (a running thread may still use any fd). */
+static long record_fd(int dirfd, const char *name, long fd, void *ctx)
+{
+    struct close_event ev;
+    (void)name, (void)ctx;
+    if (fd == dirfd || internal_fd_is((int)fd) || !close_path_begin((int)fd, PATH_EXIT, NULL, &ev))
+        return 0;
+    if (ev.action == ACT_DRAIN) {
+        ev.action = ACT_SKIP_SHARED;
+        ev.share_reason = "threads-running";
+        ev.rst = ev.unread > 0 ? -1 : 0;
+    }
+    close_path_end(&ev);
+    return 0;
+}
+
+/* A task that has not exited: a main thread ended by pthread_exit() stays
+ * listed, as a zombie, until the whole process exits. */
+static long count_live_task(int dirfd, const char *name, long tid, void *ctx)
+{
+    char path[40], stat[256];
+    struct fmtbuf p = {path, 0, sizeof path - 1};
+    (void)tid;
+    fmt_str(&p, name);
+    fmt_str(&p, "/stat");
+    path[p.len] = '\0';
+    long fd = sys4(SYS_openat, dirfd, path, O_RDONLY | O_CLOEXEC, 0);
+    long len = fd < 0 ? -1 : sys3(SYS_read, fd, stat, sizeof stat - 1);
+    if (fd >= 0)
+        sys1(SYS_close, fd);
+    if (len <= 0)
+        return 0; /* gone meanwhile */
+    /* "TID (comm) S ...": the state follows the last ')'. */
+    const char *state = NULL;
+    for (long i = 0; i < len; i++)
+        if (stat[i] == ')' && i + 2 < len)
+            state = &stat[i + 2];
+    if (state && *state != 'Z' && *state != 'X')
+        ++*(long *)ctx;
+    return 0;
+}
+
+/* Threads of the application still running: the reaper is not one. */
+static long application_threads(void)
+{
+    long threads = 0;
+    if (fdwalk_path("/proc/self/task", count_live_task, &threads) < 0)
+        return -1;
+    return threads - (reaper_active() ? 1 : 0);
 }
 
 __attribute__((destructor)) static void norst_at_exit(void)
@@ -22,17 +125,24 @@ __attribute__((destructor)) static void norst_at_exit(void)
     /* Static, so that up to 256 sockets drain as one group. */
     static struct close_event evs[256];
     static struct close_batch batch = {.evs = evs, .capacity = 256};
+    static struct exit_walk walk = {.batch = &batch};
 
-    if (!norst_ready || norst_cfg.mode == MODE_OFF)
+    /* A child that runs no atfork handler and then calls exit() (a vfork
+     * child must not, but some do): not our tables, not our sockets. */
+    if (!norst_ready || norst_cfg.mode == MODE_OFF || !owner_is_self())
         return;
-    /* exit() would flush stdio after us; output buffered for a socket stream
-     * must leave before our FIN, so flush now. */
-    fflush(NULL);
     reaper_at_exit();
-    batch.path = PATH_EXIT;
-    batch.deadline_ms = linger_deadline();
-    fdwalk_path("/proc/self/fd", offer_fd, &batch);
-    if (batch.count)
-        batch_flush(&batch);
+    /* Another thread may still be writing to any socket: our FIN would
+     * make its send fail with EPIPE, and SIGPIPE kill the process, where
+     * without us the kernel closes everything once the process is gone. */
+    if (norst_cfg.mode == MODE_LOG || application_threads() != 1 || !flush_socket_streams(&walk)) {
+        fdwalk_path("/proc/self/fd", record_fd, NULL);
+    } else {
+        batch.path = PATH_EXIT;
+        batch.deadline_ms = linger_deadline();
+        fdwalk_path("/proc/self/fd", offer_fd, &walk);
+        if (batch.count)
+            batch_flush(&batch);
+    }
     stats_report();
 }
