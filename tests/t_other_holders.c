@@ -94,6 +94,33 @@ static void python_subprocess(void)
     case_end();
 }
 
+/* Java 17 with the VFORK launch mechanism: the child close()s each fd it
+ * finds in /proc/self/fd before its exec. */
+static void java_vfork(void)
+{
+    const char *argv[] = {"/usr/bin/java", "-Djdk.lang.Process.launchMechanism=VFORK",
+                          "../tests/runtimes/Spawner.java", NULL};
+    struct exchange x;
+    case_begin("Java ProcessBuilder with VFORK leaves the connection whole");
+    if (access(argv[0], X_OK) != 0) {
+        case_skip("no /usr/bin/java");
+        case_end();
+        return;
+    }
+    /* The JVM compiles the source first: more than exchange_run's 5 s. */
+    proc_start(&x.server, 1, sync_env, argv, 0);
+    CHECK(proc_wait_output(&x.server, "listening on port", 60000), "java did not start");
+    int fd = peer_connect(4, 5000);
+    peer_send_pattern(fd, 100);
+    x.peer = peer_read_all(fd, 10000);
+    close(fd);
+    x.server_status = proc_finish(&x.server, 10000);
+    CHECK(number_after(x.server.out, "rest=") == 90, "server: %s %s", x.server.out, x.server.err);
+    CHECK(x.peer.bytes == 1000 && x.peer.eof && x.peer.pattern_ok, "peer: %zu bytes eof %d reset %d",
+          x.peer.bytes, x.peer.eof, x.peer.reset);
+    case_end();
+}
+
 int main(void)
 {
     vfork_close_range("sync", sync_env);
@@ -106,5 +133,6 @@ int main(void)
     served_elsewhere("clone-serve", cloned, "child-status=", "sync", sync_env);
     served_elsewhere("clone-serve", cloned, "child-status=", "async", async_env);
     python_subprocess();
+    java_vfork();
     return harness_done();
 }
