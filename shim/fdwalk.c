@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 
@@ -47,6 +48,19 @@ long fdwalk_dir(int dirfd, long (*visit)(int, const char *, long, void *), void 
 long fdwalk_path(const char *path, long (*visit)(int, const char *, long, void *), void *ctx)
 {
     long dirfd = sys4(SYS_openat, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    if (dirfd < 0)
+        return -1;
+    long ret = fdwalk_dir((int)dirfd, visit, ctx);
+    sys1(SYS_close, dirfd);
+    return ret;
+}
+
+long fdwalk_self(long (*visit)(int, const char *, long, void *), void *ctx)
+{
+    long dirfd = sys4(SYS_openat, AT_FDCWD, "/proc/thread-self/fd",
+                      O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    if (dirfd == -ENOENT)
+        return fdwalk_path("/proc/self/fd", visit, ctx);
     if (dirfd < 0)
         return -1;
     long ret = fdwalk_dir((int)dirfd, visit, ctx);

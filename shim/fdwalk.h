@@ -13,4 +13,9 @@ long fdwalk_dir(int dirfd, long (*visit)(int dirfd, const char *name, long numbe
 long fdwalk_path(const char *path,
                  long (*visit)(int dirfd, const char *name, long number, void *ctx), void *ctx);
 
+/* The same over this process's own fd table. /proc/thread-self/fd, because
+ * /proc/self/fd (and /proc/PID/fd) read empty once the main thread has
+ * ended with pthread_exit(); /proc/self/fd before Linux 3.17. */
+long fdwalk_self(long (*visit)(int dirfd, const char *name, long number, void *ctx), void *ctx);
+
 #endif

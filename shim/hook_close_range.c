@@ -41,7 +41,7 @@ static void close_sockets_in_range(unsigned first, unsigned last,
     batch.first = first;
     batch.last = last;
     batch.deadline_ms = linger_deadline();
-    fdwalk_path("/proc/self/fd", offer_fd, &batch);
+    fdwalk_self(offer_fd, &batch);
     if (batch.count)
         batch_flush(&batch);
 }
@@ -108,5 +108,5 @@ NORST_API void closefrom(int lowfd)
         lowfd = 0;
     long ret = close_range_hooked((unsigned)lowfd, ~0U, 0, PATH_CLOSEFROM, RETURN_ADDRESS());
     if (ret == -ENOSYS) /* kernel before 5.9: walk /proc/self/fd as glibc does */
-        fdwalk_path("/proc/self/fd", close_from, &lowfd);
+        fdwalk_self(close_from, &lowfd);
 }

@@ -136,11 +136,11 @@ __attribute__((destructor)) static void norst_at_exit(void)
      * make its send fail with EPIPE, and SIGPIPE kill the process, where
      * without us the kernel closes everything once the process is gone. */
     if (norst_cfg.mode == MODE_LOG || application_threads() != 1 || !flush_socket_streams(&walk)) {
-        fdwalk_path("/proc/self/fd", record_fd, NULL);
+        fdwalk_self(record_fd, NULL);
     } else {
         batch.path = PATH_EXIT;
         batch.deadline_ms = linger_deadline();
-        fdwalk_path("/proc/self/fd", offer_fd, &walk);
+        fdwalk_self(offer_fd, &walk);
         if (batch.count)
             batch_flush(&batch);
     }
