@@ -53,8 +53,8 @@ static void record_addresses(int fd, struct close_event *ev)
     sys3(SYS_getpeername, fd, &ev->peer, &len);
 }
 
-int close_path_begin(int fd, enum close_path_kind path, const void *caller,
-                     struct close_event *ev)
+static int begin_in(int fd, enum close_path_kind path, const void *caller,
+                    const struct batch_scope *scope, struct close_event *ev)
 {
     struct tcp_probe probe;
     int linger_all = norst_cfg.mode == MODE_ALWAYS;
@@ -93,7 +93,9 @@ int close_path_begin(int fd, enum close_path_kind path, const void *caller,
         ev->rst = 1;
         return 1;
     }
-    switch (sharing_check(fd, &ev->holder_pid, &ev->share_reason)) {
+    switch (sharing_check(fd, scope, &ev->holder_pid, &ev->share_reason)) {
+    case SHARE_BATCH_PEER:
+        return 0; /* its lower fd's event stands for the socket */
     case SHARE_SHARED:
         /* Not the last reference: this close cannot reset anything. */
         ev->action = ACT_SKIP_SHARED;
@@ -121,6 +123,12 @@ int close_path_begin(int fd, enum close_path_kind path, const void *caller,
     ev->linger_timed = linger == LINGER_TIMED;
     ev->action = ACT_DRAIN;
     return 1;
+}
+
+int close_path_begin(int fd, enum close_path_kind path, const void *caller,
+                     struct close_event *ev)
+{
+    return begin_in(fd, path, caller, NULL, ev);
 }
 
 long linger_deadline(void)
@@ -174,10 +182,17 @@ void close_path_finish(struct close_event *ev, enum prepared how)
         close_path_end(ev);
 }
 
+/* Our fds closed in the same batch are not holders of each other's
+ * sockets: counted as holders, two fds of one socket (a dup pair, inetd's 0
+ * and 1) would each leave the socket to the other and the kernel would
+ * reset it. The lowest of them decides once; all are closed after it. */
 void batch_offer(struct close_batch *b, int fd)
 {
     struct close_event *ev = &b->evs[b->count];
-    if (!close_path_begin(fd, b->path, b->caller, ev))
+    struct batch_scope scope = {b->first, b->last};
+    if (b->path == PATH_EXIT)
+        scope = (struct batch_scope){0, ~0u};
+    if (!begin_in(fd, b->path, b->caller, &scope, ev))
         return;
     /* Our FIN leaves now, so a peer whose socket waits for a later group
      * has answered by the time that group drains. */

@@ -2,7 +2,9 @@
  * socket it saw created (and never saw duplicated or spawned across) without
  * scanning /proc. Also where the async reaper starts (never inside a close),
  * and where an fd limit hit gives the reaper's fds back to the application:
- * its accept must not fail because of sockets the shim is lingering on. */
+ * its accept must not fail because of sockets the shim is lingering on.
+ * A socket's birth is read before the call that makes it: a process forked
+ * once its fd exists started after that time (see holders.c). */
 #include <errno.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
@@ -33,10 +35,11 @@ NORST_API int socket(int domain, int type, int protocol)
 {
     int (*real_fn)(int, int, int) = REAL(real_socket, "socket");
     before_new_fd();
+    long birth = holders_birth_clock();
     int fd = RETRY_ON_EMFILE(real_fn(domain, type, protocol));
     if (fd >= 0 && (domain == AF_INET || domain == AF_INET6) &&
         (type & 0xf) == SOCK_STREAM)
-        fdtab_created(fd, protocol == 0 || protocol == IPPROTO_TCP);
+        fdtab_created(fd, protocol == 0 || protocol == IPPROTO_TCP, birth);
     return fd;
 }
 
@@ -44,9 +47,10 @@ NORST_API int accept(int listen_fd, struct sockaddr *addr, socklen_t *addrlen)
 {
     int (*real_fn)(int, struct sockaddr *, socklen_t *) = REAL(real_accept, "accept");
     before_new_fd();
+    long birth = holders_birth_clock();
     int fd = RETRY_ON_EMFILE(real_fn(listen_fd, addr, addrlen));
     if (fd >= 0)
-        fdtab_created(fd, fdtab_listener_is_tcp(listen_fd));
+        fdtab_created(fd, fdtab_listener_is_tcp(listen_fd), birth);
     return fd;
 }
 
@@ -54,9 +58,10 @@ NORST_API int accept4(int listen_fd, struct sockaddr *addr, socklen_t *addrlen, 
 {
     int (*real_fn)(int, struct sockaddr *, socklen_t *, int) = REAL(real_accept4, "accept4");
     before_new_fd();
+    long birth = holders_birth_clock();
     int fd = RETRY_ON_EMFILE(real_fn(listen_fd, addr, addrlen, flags));
     if (fd >= 0)
-        fdtab_created(fd, fdtab_listener_is_tcp(listen_fd));
+        fdtab_created(fd, fdtab_listener_is_tcp(listen_fd), birth);
     return fd;
 }
 

@@ -1,6 +1,7 @@
 /* syscall(SYS_close, fd) and syscall(SYS_close_range, ...): some event-loop
  * libraries close every fd this way to avoid the cancellation point, so a
- * close hook alone never sees their sockets. Every other number goes to
+ * close hook alone never sees their sockets. SYS_io_uring_setup is noted: a
+ * ring may hold our sockets (sharing.c). Every other number goes to
  * libc's syscall() untouched, with all six argument registers. */
 #include <errno.h>
 #include <stdarg.h>
@@ -63,9 +64,13 @@ __attribute__((no_sanitize_address)) NORST_API long syscall(long number, ...)
 #endif
         if (number == SYS_epoll_create1)
             epoll_created((int)ret);
+        if (number == SYS_io_uring_setup && ret >= 0)
+            fdtab_ring_created();
         return ret;
     }
     long ret = raw_syscall6(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+    if (number == SYS_io_uring_setup && ret >= 0)
+        fdtab_ring_created();
     if (ret < 0 && ret > -4096) {
         errno = (int)-ret;
         return -1;

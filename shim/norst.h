@@ -165,11 +165,13 @@ long close_range_hooked(unsigned first, unsigned last, int flags,
                         enum close_path_kind path, const void *caller);
 
 /* ---- sharing (sharing.c) ---- */
-enum share_verdict { SHARE_SOLE, SHARE_SHARED, SHARE_UNKNOWN };
+/* SHARE_BATCH_PEER: a lower fd of ours, closed in the same batch, holds the
+ * same socket and makes its one decision. */
+enum share_verdict { SHARE_SOLE, SHARE_SHARED, SHARE_UNKNOWN, SHARE_BATCH_PEER };
 void fdtab_init(void);
 /* tcp: born a TCP socket (a hint for classify's first call, never trusted
  * for a decision). */
-void fdtab_created(int fd, int tcp);
+void fdtab_created(int fd, int tcp, long birth);
 int fdtab_hinted_tcp(int fd);
 /* Is a listening socket TCP (asked once, then remembered in its slot)? */
 int fdtab_listener_is_tcp(int listen_fd);
@@ -186,7 +188,26 @@ void fdtab_close_reaper_fds(void);
 void fdtab_mark_epoll(int fd);
 void fdtab_forget_range(unsigned first, unsigned last);
 void fdtab_spawned(void);
-enum share_verdict sharing_check(int fd, int *holder_pid, const char **why);
+void fdtab_ring_created(void);
+/* The fds of ours that a range close or exit closes together. */
+struct batch_scope {
+    unsigned first, last;
+};
+enum share_verdict sharing_check(int fd, const struct batch_scope *scope, int *holder_pid,
+                                 const char **why);
+
+/* holders.c: the /proc search behind sharing_check */
+struct holder_query {
+    int fd;              /* the fd being closed */
+    int self_only;       /* only this process can hold it */
+    int batch;           /* our fds in [first, last] close with this one */
+    unsigned first, last;
+    unsigned long long ino;
+    long birth_ns;       /* CLOCK_BOOTTIME before the socket existed; 0: unknown */
+};
+enum share_verdict holders_find(const struct holder_query *q, int *holder_pid, const char **why);
+/* The clock a socket's birth is read on, before the call that makes it. */
+long holders_birth_clock(void);
 
 /* ---- the drain (drain.c) ---- */
 /* FIN, then discard on every event's socket together, until each peer's EOF,

@@ -7,14 +7,17 @@
  *
  * No syscall returns a file's reference count, so the shim keeps a small
  * per-fd table and falls back to looking for the socket's inode among the fds
- * of this and other processes, on the rare path only:
+ * of this and other processes (holders.c), on the rare path only:
  *   - fd created here (socket/accept hooks), never duplicated, no fork or
- *     spawn since, never sent with SCM_RIGHTS: sole holder, no scan;
- *   - duplicated in this process, no fork since: scan /proc/self/fd;
+ *     spawn since, never sent with SCM_RIGHTS, no io_uring ring made: sole
+ *     holder, no scan;
+ *   - duplicated in this process or a ring made, no fork since: scan our own
+ *     fd table (and our rings);
  *   - sent with SCM_RIGHTS: shared, never touched;
  *   - anything else (inherited, received, open across a fork or spawn, or
- *     created by a path the shim does not see): scan every process we can
- *     read in /proc.
+ *     created by a path the shim does not see): scan every process in /proc;
+ *     the slot's birth time, when the hooks saw the socket created, rules
+ *     out the processes that started before it.
  * The table stores the socket's inode, so an entry left behind by a close the
  * shim did not see can never vouch for a different socket. */
 #include <fcntl.h>
@@ -32,6 +35,7 @@
 
 struct fd_slot {
     _Atomic uint64_t ino;
+    _Atomic uint64_t birth; /* CLOCK_BOOTTIME ns before it existed; 0 unknown */
     _Atomic uint32_t epoch;
     _Atomic uint32_t flags;
 };
@@ -69,18 +73,19 @@ static uint64_t inode_of(int fd)
     return st.st_ino;
 }
 
-static void slot_set(struct fd_slot *s, uint64_t ino, uint32_t flags)
+static void slot_set(struct fd_slot *s, uint64_t ino, uint64_t birth, uint32_t flags)
 {
     atomic_store_explicit(&s->ino, ino, memory_order_relaxed);
+    atomic_store_explicit(&s->birth, birth, memory_order_relaxed);
     atomic_store_explicit(&s->epoch, atomic_load(&spawn_epoch), memory_order_relaxed);
     atomic_store_explicit(&s->flags, flags, memory_order_relaxed);
 }
 
-void fdtab_created(int fd, int tcp)
+void fdtab_created(int fd, int tcp, long birth)
 {
     struct fd_slot *s = slot_of(fd);
     if (s)
-        slot_set(s, inode_of(fd), FD_TRACKED | FD_KIND_KNOWN | (tcp ? FD_TCP : 0));
+        slot_set(s, inode_of(fd), (uint64_t)birth, FD_TRACKED | FD_KIND_KNOWN | (tcp ? FD_TCP : 0));
 }
 
 /* A slot left behind by a close the shim did not see may say TCP for what
@@ -113,7 +118,8 @@ void fdtab_duped(int oldfd, int newfd)
         atomic_fetch_or_explicit(&old->flags, FD_DUPED, memory_order_relaxed);
     if (new) {
         uint32_t flags = old ? atomic_load_explicit(&old->flags, memory_order_relaxed) : 0;
-        slot_set(new, old ? atomic_load(&old->ino) : 0, flags | FD_DUPED);
+        slot_set(new, old ? atomic_load(&old->ino) : 0, old ? atomic_load(&old->birth) : 0,
+                 flags | FD_DUPED);
         if (old)
             atomic_store(&new->epoch, atomic_load(&old->epoch));
     }
@@ -125,7 +131,7 @@ void fdtab_given(int fd)
     if (s) {
         uint64_t ino = inode_of(fd);
         if (atomic_load(&s->ino) != ino)
-            slot_set(s, ino, 0);
+            slot_set(s, ino, 0, 0);
         atomic_fetch_or_explicit(&s->flags, FD_GIVEN, memory_order_relaxed);
     }
 }
@@ -222,80 +228,34 @@ void fdtab_spawned(void)
     atomic_fetch_add(&spawn_epoch, 1);
 }
 
-/* ---- scanning /proc ---- */
+/* A ring made through a hook: io_uring_setup may register any of our
+ * sockets with it, unseen, so no socket is sole without a look at the rings. */
+static _Atomic int have_rings;
 
-struct holder_search {
-    char target[48];    /* "socket:[INODE]", as /proc/PID/fd links read */
-    size_t target_len;
-    long self;          /* our pid */
-    long closing_fd;    /* the fd being closed: in our own table, not a holder */
-    long pid;           /* the process being looked at */
-};
-
-static long visit_fd_link(int dirfd, const char *name, long fd, void *ctx)
+void fdtab_ring_created(void)
 {
-    const struct holder_search *hs = ctx;
-    char link[64];
-    if (hs->pid == hs->self && fd == hs->closing_fd)
-        return 0;
-    long len = sys4(SYS_readlinkat, dirfd, name, link, sizeof link);
-    return len == (long)hs->target_len && memcmp(link, hs->target, hs->target_len) == 0;
+    atomic_store(&have_rings, 1);
 }
 
-/* 1: pid holds the socket, 0: it does not, -1: its fd table is unreadable. */
-static long process_holds(struct holder_search *hs, long pid)
-{
-    char path[48];
-    struct fmtbuf b = {path, 0, sizeof path};
-    fmt_str(&b, "/proc/");
-    fmt_ulong(&b, (unsigned long long)pid);
-    fmt_str(&b, "/fd");
-    hs->pid = pid;
-    return fdwalk_path(path, visit_fd_link, hs);
-}
-
-static long visit_pid(int dirfd, const char *name, long pid, void *ctx)
-{
-    struct holder_search *hs = ctx;
-    (void)dirfd;
-    (void)name;
-    return pid != hs->self && process_holds(hs, pid) > 0 ? pid : 0;
-}
-
-/* Returns the pid of another holder, 0 if none, -1 if even our own fd table
- * could not be read. Other users' processes that we may not read are passed
- * over: they cannot have received our socket unless we sent it, and sending
- * it marks it given. */
-static long find_holder(int fd, uint64_t ino, int self_only)
-{
-    struct holder_search hs = {.self = sys0(SYS_getpid), .closing_fd = fd};
-    struct fmtbuf t = {hs.target, 0, sizeof hs.target};
-    fmt_str(&t, "socket:[");
-    fmt_ulong(&t, ino);
-    fmt_str(&t, "]");
-    hs.target_len = t.len;
-
-    long held = process_holds(&hs, hs.self);
-    if (held != 0)
-        return held > 0 ? hs.self : -1;
-    if (self_only)
-        return 0;
-    long holder = fdwalk_path("/proc", visit_pid, &hs);
-    return holder > 0 ? holder : 0;
-}
-
-enum share_verdict sharing_check(int fd, int *holder_pid, const char **why)
+/* scope: NULL for a close of one fd; for a range close or exit, the fds of
+ * ours closed together with this one (they are not holders). */
+enum share_verdict sharing_check(int fd, const struct batch_scope *scope, int *holder_pid,
+                                 const char **why)
 {
     struct fd_slot *s = slot_of(fd);
-    uint64_t ino = inode_of(fd);
-    int self_only = 0;
+    struct holder_query q = {.fd = fd, .ino = inode_of(fd)};
 
     *holder_pid = 0;
-    if (!ino) {
+    if (!q.ino) {
         *why = "unknown-inode";
         return SHARE_UNKNOWN;
     }
-    if (s && atomic_load_explicit(&s->ino, memory_order_relaxed) == ino) {
+    if (scope) {
+        q.batch = 1;
+        q.first = scope->first;
+        q.last = scope->last;
+    }
+    if (s && atomic_load_explicit(&s->ino, memory_order_relaxed) == q.ino) {
         uint32_t flags = atomic_load_explicit(&s->flags, memory_order_relaxed);
         int same_epoch = atomic_load_explicit(&s->epoch, memory_order_relaxed) ==
                          atomic_load(&spawn_epoch);
@@ -303,20 +263,14 @@ enum share_verdict sharing_check(int fd, int *holder_pid, const char **why)
             *why = "passed-with-scm-rights";
             return SHARE_SHARED;
         }
-        if ((flags & FD_TRACKED) && same_epoch) {
-            if (!(flags & FD_DUPED))
-                return SHARE_SOLE;
-            self_only = 1;
+        if (flags & FD_TRACKED) {
+            q.birth_ns = (long)atomic_load_explicit(&s->birth, memory_order_relaxed);
+            if (same_epoch) {
+                if (!(flags & FD_DUPED) && !atomic_load(&have_rings))
+                    return SHARE_SOLE;
+                q.self_only = 1;
+            }
         }
     }
-    long holder = find_holder(fd, ino, self_only);
-    if (holder < 0) {
-        *why = "proc-unreadable";
-        return SHARE_UNKNOWN;
-    }
-    if (holder == 0)
-        return SHARE_SOLE;
-    *holder_pid = (int)holder;
-    *why = holder == sys0(SYS_getpid) ? "another-fd" : "another-process";
-    return SHARE_SHARED;
+    return holders_find(&q, holder_pid, why);
 }
