@@ -19,36 +19,7 @@
 #include <sys/wait.h>
 
 #include "../../tools/demo.h"
-
-static unsigned char pattern_byte(size_t i)
-{
-    return (unsigned char)((i * 7 + i / 251) & 0xff);
-}
-
-static void wait_queued(int fd, int bytes)
-{
-    int queued = 0;
-    for (int i = 0; i < 5000 && ioctl(fd, FIONREAD, &queued) == 0 && queued < bytes; i++)
-        usleep(1000);
-}
-
-static void say(const char *who, const char *what, int ret)
-{
-    fprintf(stderr, "%s: %s=%d\n", who, what, ret);
-}
-
-/* Reads 5 bytes, echoes them and 1000 pattern bytes; the caller closes. */
-static void serve(int in, int out)
-{
-    unsigned char buf[1005];
-    ssize_t got = recv(in, buf, 5, MSG_WAITALL);
-    if (got != 5)
-        fprintf(stderr, "serve: read %zd\n", got);
-    for (size_t i = 0; i < 1000; i++)
-        buf[5 + i] = pattern_byte(5 + i);
-    if (send(out, buf, sizeof buf, MSG_NOSIGNAL) != (ssize_t)sizeof buf)
-        perror("serve: send");
-}
+#include "request.h"
 
 static int mode_fork(int conn)
 {

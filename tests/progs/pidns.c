@@ -1,0 +1,53 @@
+/* Runs a command in a PID namespace whose /proc is not its own: the
+ * command's getpid() is 1, while /proc (mounted for the namespace above it)
+ * numbers it 2 and shows its parent as 1.
+ *
+ * usage: pidns CMD ARG...
+ * Exits with the command's status; prints "SKIP ..." and runs the command
+ * as is where namespaces are refused. */
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int run_child(char **argv)
+{
+    pid_t child = fork();
+    if (child < 0)
+        return 3;
+    if (child == 0) {
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int status;
+    waitpid(child, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return 2;
+    if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0) {
+        printf("SKIP unshare(CLONE_NEWPID): refused\n");
+        fflush(stdout);
+        execv(argv[1], argv + 1);
+        return 127;
+    }
+    pid_t outer = fork();
+    if (outer == 0) {
+        /* pid 1 of the first namespace: its own /proc, then a namespace
+         * below it that keeps this /proc */
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+            mount("proc", "/proc", "proc", 0, NULL) < 0 || unshare(CLONE_NEWPID) < 0) {
+            perror("pidns setup");
+            _exit(3);
+        }
+        _exit(run_child(argv + 1));
+    }
+    int status;
+    waitpid(outer, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 3;
+}

@@ -1,0 +1,48 @@
+/* The request and reply of the sharing servers (sharer, holders): the
+ * client sends 10 bytes; the server waits until they are queued, reads 5,
+ * and replies with those 5 and 1000 bytes of the test pattern. */
+#ifndef NORST_REQUEST_H
+#define NORST_REQUEST_H
+
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static inline unsigned char pattern_byte(size_t i)
+{
+    return (unsigned char)((i * 7 + i / 251) & 0xff);
+}
+
+static inline void wait_queued(int fd, int bytes)
+{
+    int queued = 0;
+    for (int i = 0; i < 5000 && ioctl(fd, FIONREAD, &queued) == 0 && queued < bytes; i++)
+        usleep(1000);
+}
+
+static inline void say(const char *who, const char *what, long ret)
+{
+    fprintf(stderr, "%s: %s=%ld\n", who, what, ret);
+}
+
+/* Reads the 5-byte head of the request into buf, then the reply after it. */
+static inline void read_head(int in, unsigned char *buf)
+{
+    ssize_t got = recv(in, buf, 5, MSG_WAITALL);
+    if (got != 5)
+        fprintf(stderr, "serve: read %zd\n", got);
+    for (size_t i = 0; i < 1000; i++)
+        buf[5 + i] = pattern_byte(5 + i);
+}
+
+/* Reads 5 bytes, echoes them and 1000 pattern bytes; the caller closes. */
+static inline void serve(int in, int out)
+{
+    unsigned char buf[1005];
+    read_head(in, buf);
+    if (send(out, buf, sizeof buf, MSG_NOSIGNAL) != (ssize_t)sizeof buf)
+        perror("serve: send");
+}
+
+#endif
