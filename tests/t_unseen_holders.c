@@ -79,6 +79,15 @@ static void main_thread_gone(void)
     CHECK(contains(x.server.err, "path=exit"), "%s", x.server.err);
     case_end();
 
+    run_unseen(&x, "child-ptexit");
+    case_begin("a child whose main thread ended still holds the socket the parent closes");
+    CHECK(reply_ok(&x), "peer got %zu bytes, pattern %d; server: %s", x.peer.bytes,
+          x.peer.pattern_ok, x.server.err);
+    CHECK(contains(x.server.err, "unread=10 action=skip-shared outcome=none drained=0 ms=0 "
+                                 "rst=none shared=another-process"),
+          "%s", x.server.err);
+    case_end();
+
     run_unseen(&x, "ptexit-closefrom");
     case_begin("main thread ended: closefrom() from a worker drains");
     CHECK(x.delta.out_rsts == 0 && x.peer.eof, "OutRsts %ld eof %d; server: %s",

@@ -18,6 +18,9 @@
  *                 serves through the duplicate and returns from the thread
  *                 with the process exiting through exit()
  *   ptexit-closefrom  the same, but the worker ends with closefrom(3)
+ *   child-ptexit  the parent forks; the child's main thread ends with
+ *                 pthread_exit() while a worker keeps the connection; the
+ *                 parent closes its copy, then the worker serves
  *   inetd-exit    the connection dup2'd onto 0 and 1, the original closed,
  *                 served, then main returns (exit closes 0 and 1 together)
  *   dup-closefrom the connection and a dup of it, served, closefrom(3)
@@ -160,6 +163,44 @@ static int mode_ptexit(int conn, const char *mode)
     pthread_exit(NULL);
 }
 
+static int child_pipe[2];
+
+static void *child_worker(void *arg)
+{
+    char byte;
+    int conn = (int)(long)arg;
+    usleep(50000); /* the main thread is gone by now */
+    if (write(child_pipe[1], "r", 1) != 1 || read(child_pipe[0], &byte, 1) != 1)
+        die("pipe");
+    serve(conn, conn);
+    say("child", "close", close(conn));
+    _exit(0);
+}
+
+static int mode_child_ptexit(int conn)
+{
+    int ready[2], go[2];
+    char byte;
+    if (pipe(ready) < 0 || pipe(go) < 0)
+        die("pipe");
+    pid_t child = fork();
+    if (child == 0) {
+        pthread_t t;
+        child_pipe[0] = go[0];
+        child_pipe[1] = ready[1];
+        if (pthread_create(&t, NULL, child_worker, (void *)(long)conn) != 0)
+            die("pthread_create");
+        pthread_exit(NULL);
+    }
+    if (read(ready[0], &byte, 1) != 1)
+        die("pipe");
+    say("parent", "close", close(conn));
+    if (write(go[1], "g", 1) != 1)
+        die("pipe");
+    waitpid(child, NULL, 0);
+    return 0;
+}
+
 static int mode_inetd_exit(int conn)
 {
     dup2(conn, 0);
@@ -196,6 +237,8 @@ int main(int argc, char **argv)
         return mode_uring(conn);
     if (strncmp(mode, "ptexit-", 7) == 0)
         return mode_ptexit(conn, mode);
+    if (strcmp(mode, "child-ptexit") == 0)
+        return mode_child_ptexit(conn);
     if (strcmp(mode, "inetd-exit") == 0)
         return mode_inetd_exit(conn);
     if (strcmp(mode, "dup-closefrom") == 0)
