@@ -32,17 +32,32 @@ static int reply_ok(const struct exchange *x)
 
 static struct exchange x;
 
+/* The other holder's reply arrived whole, and the first close was skipped
+ * with this ending of its log line. */
+static void check_skipped_close(const char *skip_line)
+{
+    CHECK(reply_ok(&x), "peer got %zu bytes, pattern %d; server: %s", x.peer.bytes,
+          x.peer.pattern_ok, x.server.err);
+    CHECK(contains(x.server.err, skip_line), "%s", x.server.err);
+}
+
+/* No reset: the last close drained, on this path. */
+static void check_drained_on(const char *path)
+{
+    CHECK(x.delta.out_rsts == 0 && x.delta.abort_on_close == 0 && x.peer.eof,
+          "OutRsts %ld AbortOnClose %ld eof %d; server: %s", x.delta.out_rsts,
+          x.delta.abort_on_close, x.peer.eof, x.server.err);
+    CHECK(contains(x.server.err, path), "%s", x.server.err);
+}
+
 static void unreadable_child(void)
 {
     run_unseen(&x, "nodump");
     if (skipped(&x))
         return;
     case_begin("a child the parent may not read still serves after the parent's close");
-    CHECK(reply_ok(&x), "peer got %zu bytes, pattern %d; server: %s", x.peer.bytes,
-          x.peer.pattern_ok, x.server.err);
-    CHECK(contains(x.server.err, "unread=10 action=skip-shared outcome=none drained=0 ms=0 "
-                                 "rst=possible shared=holder-unreadable"),
-          "%s", x.server.err);
+    check_skipped_close("unread=10 action=skip-shared outcome=none drained=0 ms=0 "
+                                 "rst=possible shared=holder-unreadable");
     case_end();
 }
 
@@ -53,11 +68,8 @@ static void uring_fixed_file(void)
         return;
     case_begin("io_uring fixed file: the ring still sends after the plain fd's close");
     CHECK(contains(x.server.err, "uring: send=1005"), "%s", x.server.err);
-    CHECK(reply_ok(&x), "peer got %zu bytes, pattern %d; server: %s", x.peer.bytes,
-          x.peer.pattern_ok, x.server.err);
-    CHECK(contains(x.server.err, "action=skip-shared outcome=none drained=0 ms=0 rst=none "
-                                 "shared=io-uring"),
-          "%s", x.server.err);
+    check_skipped_close("action=skip-shared outcome=none drained=0 ms=0 rst=none "
+                                 "shared=io-uring");
     case_end();
 }
 
@@ -65,34 +77,24 @@ static void main_thread_gone(void)
 {
     run_unseen(&x, "ptexit-dup");
     case_begin("main thread ended: closing one of two fds leaves the request to the other");
-    CHECK(reply_ok(&x), "peer got %zu bytes, pattern %d; server: %s", x.peer.bytes,
-          x.peer.pattern_ok, x.server.err);
-    CHECK(contains(x.server.err, "unread=10 action=skip-shared outcome=none drained=0 ms=0 "
-                                 "rst=none shared=another-fd"),
-          "%s", x.server.err);
+    check_skipped_close("unread=10 action=skip-shared outcome=none drained=0 ms=0 "
+                                 "rst=none shared=another-fd");
     case_end();
 
     case_begin("main thread ended: exit() from a worker drains what it leaves open");
     CHECK(x.server_status == 0, "status %d", x.server_status);
-    CHECK(x.delta.out_rsts == 0 && x.peer.eof, "OutRsts %ld eof %d; server: %s",
-          x.delta.out_rsts, x.peer.eof, x.server.err);
-    CHECK(contains(x.server.err, "path=exit"), "%s", x.server.err);
+    check_drained_on("path=exit");
     case_end();
 
     run_unseen(&x, "child-ptexit");
     case_begin("a child whose main thread ended still holds the socket the parent closes");
-    CHECK(reply_ok(&x), "peer got %zu bytes, pattern %d; server: %s", x.peer.bytes,
-          x.peer.pattern_ok, x.server.err);
-    CHECK(contains(x.server.err, "unread=10 action=skip-shared outcome=none drained=0 ms=0 "
-                                 "rst=none shared=another-process"),
-          "%s", x.server.err);
+    check_skipped_close("unread=10 action=skip-shared outcome=none drained=0 ms=0 "
+                                 "rst=none shared=another-process");
     case_end();
 
     run_unseen(&x, "ptexit-closefrom");
     case_begin("main thread ended: closefrom() from a worker drains");
-    CHECK(x.delta.out_rsts == 0 && x.peer.eof, "OutRsts %ld eof %d; server: %s",
-          x.delta.out_rsts, x.peer.eof, x.server.err);
-    CHECK(contains(x.server.err, "path=closefrom"), "%s", x.server.err);
+    check_drained_on("path=closefrom");
     case_end();
 }
 
@@ -101,11 +103,8 @@ static void closed_together(const char *mode, const char *title, const char *pat
     run_unseen(&x, mode);
     case_begin(title);
     CHECK(reply_ok(&x), "peer got %zu bytes; server: %s", x.peer.bytes, x.server.err);
-    CHECK(x.delta.out_rsts == 0 && x.delta.abort_on_close == 0 && x.peer.eof,
-          "OutRsts %ld AbortOnClose %ld eof %d; server: %s", x.delta.out_rsts,
-          x.delta.abort_on_close, x.peer.eof, x.server.err);
-    CHECK(contains(x.server.err, path) && contains(x.server.err, "action=drain outcome=peer-eof"),
-          "%s", x.server.err);
+    check_drained_on(path);
+    CHECK(contains(x.server.err, "action=drain outcome=peer-eof"), "%s", x.server.err);
     CHECK(count_of(x.server.err, path) == 1, "one decision per socket: %s", x.server.err);
     case_end();
 }
