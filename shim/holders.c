@@ -270,6 +270,35 @@ static long visit_pid(int dirfd, const char *name, long pid, void *ctx)
     return 0;
 }
 
+/* Our newest children first (this thread's, which /proc/thread-self/children
+ * lists oldest first): the other holder of a socket that a fork-per-
+ * connection server closes is the child it has just forked. Found here, the
+ * walk over every process is spared; not found, that walk still runs.
+ * 1: stop. */
+#define NEWEST_CHILDREN 8
+static long visit_children(struct search *s)
+{
+    char buf[64];
+    long newest[NEWEST_CHILDREN], count = 0, pid = 0, n;
+    long fd = sys4(SYS_openat, AT_FDCWD, "/proc/thread-self/children", O_RDONLY | O_CLOEXEC, 0);
+    while (fd >= 0 && (n = sys3(SYS_read, fd, buf, sizeof buf)) > 0) {
+        for (long i = 0; i < n; i++) {
+            if (buf[i] >= '0' && buf[i] <= '9') {
+                pid = pid * 10 + (buf[i] - '0');
+            } else if (pid) {
+                newest[count++ % NEWEST_CHILDREN] = pid;
+                pid = 0;
+            }
+        }
+    }
+    if (fd >= 0)
+        sys1(SYS_close, fd);
+    for (long i = 1; i <= count && i <= NEWEST_CHILDREN; i++)
+        if (visit_pid(-1, NULL, newest[(count - i) % NEWEST_CHILDREN], s))
+            return 1;
+    return 0;
+}
+
 /* This process's pid as /proc numbers it; 0 if /proc does not show us. */
 static long proc_self_pid(void)
 {
@@ -319,7 +348,7 @@ enum share_verdict holders_find(const struct holder_query *q, int *holder_pid, c
         long hz = (long)getauxval(AT_CLKTCK);
         s.birth_ticks = q->birth_ns / (1000000000L / (hz > 0 ? hz : 100));
     }
-    long ret_all = fdwalk_path("/proc", visit_pid, &s);
+    long ret_all = visit_children(&s) ? 0 : fdwalk_path("/proc", visit_pid, &s);
     if (s.why) {
         *holder_pid = (int)s.pid;
         *why = s.why;

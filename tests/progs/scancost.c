@@ -4,10 +4,12 @@
  * (so the socket may be held elsewhere), and the timed close().
  * Run it with the library preloaded.
  *
- * usage: scancost NPROC NFDS RUNS [untracked]
+ * usage: scancost NPROC NFDS RUNS [untracked|held]
  *   untracked: accept through syscall(SYS_accept4), unseen by the hooks, so
  *        the socket's birth is unknown (as for an inherited socket) and no
  *        process can be ruled out by its start time
+ *   held: the forked child keeps the connection open until the close is
+ *        timed, as in a fork-per-connection server (the close skips)
  * Prints "close_ms median=M min=A max=B" over the runs. */
 #include <fcntl.h>
 #include <signal.h>
@@ -61,6 +63,7 @@ int main(int argc, char **argv)
         return 2;
     int nproc = atoi(argv[1]), nfds = atoi(argv[2]), runs = atoi(argv[3]);
     int untracked = argc > 4 && strcmp(argv[4], "untracked") == 0;
+    int held = argc > 4 && strcmp(argv[4], "held") == 0;
     double *ms = calloc((size_t)runs, sizeof *ms);
     int listener = demo_listen(4, 5001);
     start_sleepers(nproc, nfds);
@@ -73,12 +76,21 @@ int main(int argc, char **argv)
         shutdown(client, SHUT_WR);
         usleep(2000);
         pid_t child = fork();
-        if (child == 0)
+        if (child == 0) {
+            if (held)
+                pause();
             _exit(0);
-        waitpid(child, NULL, 0);
+        }
+        if (!held)
+            waitpid(child, NULL, 0);
+        usleep(1000);
         double start = now_ms();
         close(conn);
         ms[r] = now_ms() - start;
+        if (held) {
+            kill(child, SIGKILL);
+            waitpid(child, NULL, 0);
+        }
         close(client);
     }
     qsort(ms, (size_t)runs, sizeof *ms, cmp);
