@@ -10,17 +10,18 @@
 struct shared_case {
     const char *mode, *title;
     const char *first_close, *last_close; /* how the log names them */
-    int birth_unknown; /* the last holder received or inherited the socket */
 };
-
-#define UNREADABLE "action=skip-shared outcome=none drained=0 ms=0 rst=possible shared=holder-unreadable"
 
 static void run(const struct shared_case *sc, int with_shim)
 {
     char name[160];
     struct exchange x;
     const char *env[] = {"NORST_LOG=stderr", NULL};
-    const char *argv[] = {"./tests/progs/sharer", sc->mode, "5000", NULL};
+    /* In a PID namespace with its own /proc: the processes of the host,
+     * which a sharing check may not read and so must count as possible
+     * holders of a socket it did not see born, stay out of view. */
+    const char *argv[] = {"./tests/progs/pidns", "-own", "./tests/progs/sharer", sc->mode, "5000",
+                          NULL};
 
     snprintf(name, sizeof name, "%s, %s", sc->title, with_shim ? "with shim" : "without shim");
     case_begin(name);
@@ -32,13 +33,7 @@ static void run(const struct shared_case *sc, int with_shim)
 
     CHECK(r.bytes == 1005 && r.pattern_ok, "peer got %zu bytes, pattern %d; server: %s", r.bytes,
           r.pattern_ok, server->err);
-    if (with_shim && sc->birth_unknown && contains(server->err, UNREADABLE)) {
-        /* A socket the receiver did not see created may be held by any
-         * process, and some here (outside this user namespace) cannot be
-         * read: its last close is left alone, as without the library. */
-        CHECK(contains(server->err, sc->first_close), "log lacks \"%s\": %s", sc->first_close, server->err);
-        CHECK(!contains(server->err, "action=drain"), "%s", server->err);
-    } else if (with_shim) {
+    if (with_shim) {
         CHECK(r.eof && !r.reset, "eof %d reset %d", r.eof, r.reset);
         CHECK(delta.out_rsts == 0, "OutRsts %ld; server: %s", delta.out_rsts, server->err);
         CHECK(contains(server->err, sc->first_close), "log lacks \"%s\": %s", sc->first_close, server->err);
@@ -56,19 +51,19 @@ int main(void)
     static const struct shared_case cases[] = {
         {"fork", "fork-per-connection: parent closes its copy after fork, child serves",
          "action=skip-shared outcome=none drained=0 ms=0 rst=none shared=another-process",
-         "unread=5 action=drain outcome=peer-eof drained=5", 0},
+         "unread=5 action=drain outcome=peer-eof drained=5"},
         {"fdopen", "fdopen(fd) and fdopen(dup(fd)): the read stream is closed first",
          "unread=5 action=skip-shared outcome=none drained=0 ms=0 rst=none shared=another-fd",
-         "unread=5 action=drain outcome=peer-eof drained=5", 0},
+         "unread=5 action=drain outcome=peer-eof drained=5"},
         {"inetd", "inetd style: dup2 onto 0 and 1, original closed, then 0, then 1",
          "action=skip-shared outcome=none drained=0 ms=0 rst=none shared=another-fd",
-         "unread=5 action=drain outcome=peer-eof drained=5", 0},
+         "unread=5 action=drain outcome=peer-eof drained=5"},
         {"scm", "SCM_RIGHTS: the sender closes, the receiver serves",
          "action=skip-shared outcome=none drained=0 ms=0 rst=none shared=passed-with-scm-rights",
-         "unread=5 action=drain outcome=peer-eof drained=5", 1},
+         "unread=5 action=drain outcome=peer-eof drained=5"},
         {"exec", "inherited across exec: the parent closes, the exec'd program serves",
          "action=skip-shared outcome=none drained=0 ms=0 rst=none shared=another-process",
-         "unread=5 action=drain outcome=peer-eof drained=5", 1},
+         "unread=5 action=drain outcome=peer-eof drained=5"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         run(&cases[i], 0);

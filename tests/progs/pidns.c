@@ -1,14 +1,19 @@
 /* Runs a command in a PID namespace whose /proc is not its own: the
  * command's getpid() is 1, while /proc (mounted for the namespace above it)
  * numbers it 2 and shows its parent as 1.
+ * With -own, the command's namespace gets its own /proc instead: it sees
+ * only its own processes, none of the host's (which it may not read).
  *
- * usage: pidns CMD ARG...
+ * usage: pidns [-own] CMD ARG...
  * Exits with the command's status; prints "SKIP ..." and runs the command
  * as is where namespaces are refused. */
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,6 +33,11 @@ static int run_child(char **argv)
 
 int main(int argc, char **argv)
 {
+    int own = argc > 1 && strcmp(argv[1], "-own") == 0;
+    if (own) {
+        argc--;
+        argv++;
+    }
     if (argc < 2)
         return 2;
     if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0) {
@@ -38,10 +48,12 @@ int main(int argc, char **argv)
     }
     pid_t outer = fork();
     if (outer == 0) {
-        /* pid 1 of the first namespace: its own /proc, then a namespace
-         * below it that keeps this /proc */
+        /* pid 1 of the first namespace: its own /proc, then (without -own)
+         * a namespace below it that keeps this /proc. It dies with its
+         * parent, and the namespace with it. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-            mount("proc", "/proc", "proc", 0, NULL) < 0 || unshare(CLONE_NEWPID) < 0) {
+            mount("proc", "/proc", "proc", 0, NULL) < 0 || (!own && unshare(CLONE_NEWPID) < 0)) {
             perror("pidns setup");
             _exit(3);
         }
