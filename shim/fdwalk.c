@@ -28,7 +28,9 @@ static long parse_number(const char *s)
 
 long fdwalk_dir(int dirfd, long (*visit)(int, const char *, long, void *), void *ctx)
 {
-    char buf[4096];
+    /* 1 KiB: about 40 entries a call; two walks nest in the sharing check,
+     * which may run in a signal handler on a small stack */
+    char buf[1024];
     long n;
     while ((n = sys3(SYS_getdents64, dirfd, buf, sizeof buf)) > 0) {
         for (long off = 0; off < n;) {

@@ -103,8 +103,9 @@ static void proc_path(char *buf, size_t cap, long pid, long tid, const char *lea
     buf[b.len] = 0;
 }
 
-/* When pid started, in clock ticks since boot; -1 unknown, -2 gone. */
-static long start_ticks(long pid)
+/* When pid started, in clock ticks since boot; -1 unknown, -2 gone.
+ * Not inlined: its buffer must not stay on the stack under the fd walk. */
+__attribute__((noinline)) static long start_ticks(long pid)
 {
     char buf[256], path[40];
     proc_path(path, sizeof path, pid, 0, "/stat");
@@ -134,7 +135,7 @@ static long start_ticks(long pid)
  * ring's lock is busy) leaves a doubt. */
 static long ring_holds(struct search *s, int fd_dir, const char *name)
 {
-    char path[32], buf[192], line[48];
+    char path[32], buf[128], line[48];
     size_t ll = 0;
     int in_files = 0, seen_files = 0;
     struct fmtbuf b = {path, 0, sizeof path - 1};
