@@ -10,12 +10,16 @@
 
 static const char *const log_env[] = {"NORST_LOG=stderr", NULL};
 
+/* The server said "SKIP reason": the current case is skipped. */
 static int skipped(const struct exchange *x)
 {
+    char why[160];
     const char *skip = strstr(x->server.out, "SKIP ");
     if (!skip)
         return 0;
-    printf("%.*s\n", (int)strcspn(skip, "\n"), skip);
+    snprintf(why, sizeof why, "%.*s", (int)strcspn(skip + 5, "\n"), skip + 5);
+    case_skip(why);
+    case_end();
     return 1;
 }
 
@@ -52,10 +56,10 @@ static void check_drained_on(const char *path)
 
 static void unreadable_child(void)
 {
+    case_begin("a child the parent may not read still serves after the parent's close");
     run_unseen(&x, "nodump");
     if (skipped(&x))
         return;
-    case_begin("a child the parent may not read still serves after the parent's close");
     check_skipped_close("unread=10 action=skip-shared outcome=none drained=0 ms=0 "
                                  "rst=possible shared=holder-unreadable");
     case_end();
@@ -63,10 +67,10 @@ static void unreadable_child(void)
 
 static void uring_fixed_file(void)
 {
+    case_begin("io_uring fixed file: the ring still sends after the plain fd's close");
     run_unseen(&x, "uring");
     if (skipped(&x))
         return;
-    case_begin("io_uring fixed file: the ring still sends after the plain fd's close");
     CHECK(contains(x.server.err, "uring: send=1005"), "%s", x.server.err);
     check_skipped_close("action=skip-shared outcome=none drained=0 ms=0 rst=none "
                                  "shared=io-uring");
@@ -113,11 +117,11 @@ static void foreign_proc(void)
 {
     const char *argv[] = {"./tests/progs/pidns", "./tests/progs/closer", "5000", "accept",
                           "fork-list", "queued:10", "read:5", "close", NULL};
+    case_begin("PID namespace with the parent's /proc: the close finds itself, never logs a "
+               "reset away");
     exchange_run_argv(&x, 1, log_env, argv, 4, 10);
     if (skipped(&x))
         return;
-    case_begin("PID namespace with the parent's /proc: the close finds itself, never logs a "
-               "reset away");
     CHECK(contains(x.server.out, "close=0"), "%s", x.server.out);
     if (contains(x.server.err, "action=drain")) {
         CHECK(x.delta.out_rsts == 0 && x.peer.eof, "OutRsts %ld; server: %s", x.delta.out_rsts,
