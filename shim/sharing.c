@@ -13,7 +13,8 @@
  *     holder, no scan;
  *   - duplicated in this process or a ring made, no fork since: scan our own
  *     fd table (and our rings);
- *   - sent with SCM_RIGHTS: shared, never touched;
+ *   - sent with SCM_RIGHTS: unknown (a message in flight holds it unseen),
+ *     never touched;
  *   - anything else (inherited, received, open across a fork or spawn, or
  *     created by a path the shim does not see): scan every process in /proc;
  *     the slot's birth time, when the hooks saw the socket created, rules
@@ -260,8 +261,11 @@ enum share_verdict sharing_check(int fd, const struct batch_scope *scope, int *h
         int same_epoch = atomic_load_explicit(&s->epoch, memory_order_relaxed) ==
                          atomic_load(&spawn_epoch);
         if (flags & FD_GIVEN) {
+            /* The receiver holds it, or the message still carries it (no
+             * table shows that), or the receiver has closed it already and
+             * this close is the last: never touched, and a reset possible. */
             *why = "passed-with-scm-rights";
-            return SHARE_SHARED;
+            return SHARE_UNKNOWN;
         }
         if (flags & FD_TRACKED) {
             q.birth_ns = (long)atomic_load_explicit(&s->birth, memory_order_relaxed);

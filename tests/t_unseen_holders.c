@@ -113,6 +113,18 @@ static void closed_together(const char *mode, const char *title, const char *pat
     case_end();
 }
 
+static void scm_receiver_gone(void)
+{
+    case_begin("SCM_RIGHTS receiver closed first: the sender's close is not logged rst=none");
+    run_unseen(&x, "scm-gone");
+    CHECK(x.delta.abort_on_close == 1, "AbortOnClose %ld; %s", x.delta.abort_on_close,
+          x.server.err);
+    CHECK(contains(x.server.err, "unread=10 action=skip-shared outcome=none drained=0 ms=0 "
+                                 "rst=possible shared=passed-with-scm-rights"),
+          "%s", x.server.err);
+    case_end();
+}
+
 static void foreign_proc(void)
 {
     const char *argv[] = {"./tests/progs/pidns", "./tests/progs/closer", "5000", "accept",
@@ -176,6 +188,7 @@ int main(void)
     closed_together("inetd-exit", "inetd style: fds 0 and 1 of one socket closed by exit drain once",
                     "path=exit");
     closed_together("dup-closefrom", "closefrom over a dup pair drains once", "path=closefrom");
+    scm_receiver_gone();
     foreign_proc();
     scan_cost();
     return harness_done();

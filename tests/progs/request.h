@@ -5,6 +5,7 @@
 #define NORST_REQUEST_H
 
 #include <stdio.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -43,6 +44,34 @@ static inline void serve(int in, int out)
     read_head(in, buf);
     if (send(out, buf, sizeof buf, MSG_NOSIGNAL) != (ssize_t)sizeof buf)
         perror("serve: send");
+}
+
+/* One fd passed over a UNIX socket with SCM_RIGHTS. */
+static inline void send_fd(int over, int fd)
+{
+    char data = 'F', control[CMSG_SPACE(sizeof(int))] = {0};
+    struct iovec iov = {&data, 1};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+                         .msg_controllen = sizeof control};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    if (sendmsg(over, &msg, 0) != 1)
+        perror("sendmsg");
+}
+
+static inline int recv_fd(int over)
+{
+    char data, control[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {&data, 1};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+                         .msg_controllen = sizeof control};
+    int fd = -1;
+    if (recvmsg(over, &msg, 0) == 1 && CMSG_FIRSTHDR(&msg))
+        memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof fd);
+    return fd;
 }
 
 #endif

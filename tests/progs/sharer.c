@@ -61,33 +61,6 @@ static int mode_inetd(int conn)
     return 0;
 }
 
-static void send_fd(int over, int fd)
-{
-    char data = 'F', control[CMSG_SPACE(sizeof(int))] = {0};
-    struct iovec iov = {&data, 1};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
-                         .msg_controllen = sizeof control};
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    if (sendmsg(over, &msg, 0) != 1)
-        perror("sendmsg");
-}
-
-static int recv_fd(int over)
-{
-    char data, control[CMSG_SPACE(sizeof(int))];
-    struct iovec iov = {&data, 1};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
-                         .msg_controllen = sizeof control};
-    int fd = -1;
-    if (recvmsg(over, &msg, 0) == 1 && CMSG_FIRSTHDR(&msg))
-        memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof fd);
-    return fd;
-}
-
 static int mode_scm(int listener)
 {
     int pair[2];

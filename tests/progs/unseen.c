@@ -21,6 +21,9 @@
  *   child-ptexit  the parent forks; the child's main thread ends with
  *                 pthread_exit() while a worker keeps the connection; the
  *                 parent closes its copy, then the worker serves
+ *   scm-gone      the connection passed with SCM_RIGHTS to a child that
+ *                 closes it at once; then the sender closes it with 10
+ *                 unread (the last reference: the kernel resets)
  *   inetd-exit    the connection dup2'd onto 0 and 1, the original closed,
  *                 served, then main returns (exit closes 0 and 1 together)
  *   dup-closefrom the connection and a dup of it, served, closefrom(3)
@@ -201,6 +204,16 @@ static int mode_child_ptexit(int conn)
     return 0;
 }
 
+static int mode_scm_gone(int conn, int pair[2])
+{
+    char byte;
+    send_fd(pair[0], conn);
+    if (read(pair[0], &byte, 1) != 1) /* the receiver has closed its copy */
+        die("pair");
+    say("sender", "close", close(conn));
+    return 0;
+}
+
 static int mode_inetd_exit(int conn)
 {
     dup2(conn, 0);
@@ -227,6 +240,18 @@ int main(int argc, char **argv)
     }
     const char *mode = argv[1];
     int listener = demo_listen(4, atoi(argv[2]));
+    int pair[2] = {-1, -1};
+    if (strcmp(mode, "scm-gone") == 0) {
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) < 0)
+            die("socketpair");
+        if (fork() == 0) { /* started before the connection, receives it */
+            int got = recv_fd(pair[1]);
+            say("receiver", "close", close(got));
+            if (write(pair[1], "c", 1) != 1)
+                die("pair");
+            _exit(0);
+        }
+    }
     demo_ready(atoi(argv[2]));
     int conn = accept(listener, NULL, NULL);
     wait_queued(conn, 10);
@@ -241,6 +266,8 @@ int main(int argc, char **argv)
         return mode_child_ptexit(conn);
     if (strcmp(mode, "inetd-exit") == 0)
         return mode_inetd_exit(conn);
+    if (strcmp(mode, "scm-gone") == 0)
+        return mode_scm_gone(conn, pair);
     if (strcmp(mode, "dup-closefrom") == 0)
         return mode_dup_closefrom(conn);
     fprintf(stderr, "unseen: unknown mode %s\n", mode);
