@@ -38,12 +38,19 @@ int close_one(int fd, enum close_path_kind path, const void *caller)
         errno = EBADF; /* ours, so not open as far as the application knows */
         return -1;
     }
-    enum prepared how = close_path_prepare(fd, path, caller, &ev);
-    if (fdtab_forget(fd) & FD_EPOLL)
-        reaper_epoll_closed(fd);
+    enum prepared how;
+    {
+        KEEP_ERRNO;
+        how = close_path_prepare(fd, path, caller, &ev);
+        if (fdtab_forget(fd) & FD_EPOLL)
+            reaper_epoll_closed(fd);
+    }
     /* After a drain, a cancel may be pending: close all the same. */
     int ret = how == PREP_NOTHING ? real_close_fd(fd) : raw_close_fd(fd);
-    close_path_finish(&ev, how);
+    {
+        KEEP_ERRNO;
+        close_path_finish(&ev, how);
+    }
     return ret;
 }
 

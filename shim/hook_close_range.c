@@ -78,6 +78,7 @@ long close_range_hooked(unsigned first, unsigned last, int flags,
     if (first > last || (flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)))
         return real_close_range_call(first, last, flags); /* its own EINVAL */
     if (!(flags & CLOSE_RANGE_CLOEXEC)) {
+        KEEP_ERRNO; /* the sockets' own closes must not show */
         close_sockets_in_range(first, last, path, caller);
         fdtab_forget_range(first, last);
     }

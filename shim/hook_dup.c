@@ -23,6 +23,7 @@ static int dup_over(int oldfd, int newfd, int flags, enum close_path_kind path,
     int ret;
 
     if (oldfd != newfd && newfd >= 0 && sys2(SYS_fcntl, oldfd, F_GETFD) >= 0) {
+        KEEP_ERRNO;
         /* The application wants this number: our fd moves out of its way. */
         if (internal_fd_is(newfd))
             internal_fd_evacuate((unsigned)newfd, (unsigned)newfd);
@@ -32,9 +33,12 @@ static int dup_over(int oldfd, int newfd, int flags, enum close_path_kind path,
         ret = REAL(real.dup2, "dup2")(oldfd, newfd);
     else
         ret = REAL(real.dup3, "dup3")(oldfd, newfd, flags);
-    if (ret >= 0 && oldfd != newfd)
-        fdtab_duped(oldfd, newfd);
-    close_path_finish(&ev, how);
+    {
+        KEEP_ERRNO;
+        if (ret >= 0 && oldfd != newfd)
+            fdtab_duped(oldfd, newfd);
+        close_path_finish(&ev, how);
+    }
     return ret;
 }
 
@@ -51,8 +55,10 @@ NORST_API int dup3(int oldfd, int newfd, int flags)
 NORST_API int dup(int oldfd)
 {
     int newfd = REAL(real_dup, "dup")(oldfd);
-    if (newfd >= 0)
+    if (newfd >= 0) {
+        KEEP_ERRNO;
         fdtab_duped(oldfd, newfd);
+    }
     return newfd;
 }
 
@@ -61,8 +67,10 @@ NORST_API int dup(int oldfd)
 static int fcntl_hooked(int fd, int cmd, void *arg)
 {
     int ret = REAL(real_fcntl, "fcntl")(fd, cmd, arg);
-    if (ret >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+    if (ret >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)) {
+        KEEP_ERRNO;
         fdtab_duped(fd, ret);
+    }
     return ret;
 }
 

@@ -131,6 +131,7 @@ __attribute__((destructor)) static void norst_at_exit(void)
      * child must not, but some do): not our tables, not our sockets. */
     if (!norst_ready || norst_cfg.mode == MODE_OFF || !owner_is_self())
         return;
+    KEEP_ERRNO; /* later exit handlers see the errno the application left */
     reaper_at_exit();
     /* Another thread may still be writing to any socket: our FIN would
      * make its send fail with EPIPE, and SIGPIPE kill the process, where

@@ -7,18 +7,24 @@
 static int fclose_hooked(FILE *stream, const void *caller)
 {
     struct close_event ev;
-    int fd = stream ? fileno_unlocked(stream) : -1;
     enum prepared how = PREP_NOTHING;
 
-    if (fd >= 0 && norst_ready) {
-        /* Buffered output must leave before our FIN does. fclose would flush
-         * it anyway; flushing first only moves that earlier. */
-        fflush(stream);
-        how = close_path_prepare(fd, PATH_FCLOSE, caller, &ev);
-        fdtab_forget(fd);
+    if (stream && norst_ready) {
+        KEEP_ERRNO; /* fflush on a read stream over a socket fails: ESPIPE */
+        int fd = fileno_unlocked(stream);
+        if (fd >= 0) {
+            /* Buffered output must leave before our FIN does. fclose would
+             * flush it anyway; flushing first only moves that earlier. */
+            fflush(stream);
+            how = close_path_prepare(fd, PATH_FCLOSE, caller, &ev);
+            fdtab_forget(fd);
+        }
     }
     int ret = REAL(real.fclose, "fclose")(stream);
-    close_path_finish(&ev, how);
+    {
+        KEEP_ERRNO;
+        close_path_finish(&ev, how);
+    }
     return ret;
 }
 

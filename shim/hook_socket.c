@@ -14,18 +14,30 @@
 
 static void before_new_fd(void)
 {
+    KEEP_ERRNO; /* starting a thread may set errno whatever the outcome */
     if (norst_cfg.async && !reaper_active())
         reaper_start();
 }
 
-/* EMFILE while the reaper holds fds: finish those and try once more. */
+static int evict_for_emfile(void)
+{
+    KEEP_ERRNO;
+    return reaper_evict_all();
+}
+
+/* EMFILE while the reaper holds fds: finish those and try once more, from
+ * the errno the application had, so a second try that succeeds leaves it. */
 #define RETRY_ON_EMFILE(call)                                                  \
     ({                                                                         \
+        int errno_before_ = errno;                                             \
         int fd_ = (call);                                                      \
-        if (fd_ < 0 && errno == EMFILE && reaper_evict_all() > 0)              \
+        if (fd_ < 0 && errno == EMFILE && evict_for_emfile() > 0) {            \
+            errno = errno_before_;                                             \
             fd_ = (call);                                                      \
+        }                                                                      \
         fd_;                                                                   \
     })
+
 
 static int (*real_socket)(int, int, int);
 static int (*real_accept)(int, struct sockaddr *, socklen_t *);
@@ -38,8 +50,10 @@ NORST_API int socket(int domain, int type, int protocol)
     long birth = holders_birth_clock();
     int fd = RETRY_ON_EMFILE(real_fn(domain, type, protocol));
     if (fd >= 0 && (domain == AF_INET || domain == AF_INET6) &&
-        (type & 0xf) == SOCK_STREAM)
+        (type & 0xf) == SOCK_STREAM) {
+        KEEP_ERRNO;
         fdtab_created(fd, protocol == 0 || protocol == IPPROTO_TCP, birth);
+    }
     return fd;
 }
 
@@ -49,8 +63,10 @@ NORST_API int accept(int listen_fd, struct sockaddr *addr, socklen_t *addrlen)
     before_new_fd();
     long birth = holders_birth_clock();
     int fd = RETRY_ON_EMFILE(real_fn(listen_fd, addr, addrlen));
-    if (fd >= 0)
+    if (fd >= 0) {
+        KEEP_ERRNO;
         fdtab_created(fd, fdtab_listener_is_tcp(listen_fd), birth);
+    }
     return fd;
 }
 
@@ -60,8 +76,10 @@ NORST_API int accept4(int listen_fd, struct sockaddr *addr, socklen_t *addrlen, 
     before_new_fd();
     long birth = holders_birth_clock();
     int fd = RETRY_ON_EMFILE(real_fn(listen_fd, addr, addrlen, flags));
-    if (fd >= 0)
+    if (fd >= 0) {
+        KEEP_ERRNO;
         fdtab_created(fd, fdtab_listener_is_tcp(listen_fd), birth);
+    }
     return fd;
 }
 
@@ -73,6 +91,7 @@ static int (*real_epoll_create1)(int);
 int epoll_created(int epfd)
 {
     if (epfd >= 0) {
+        KEEP_ERRNO;
         fdtab_mark_epoll(epfd);
         reaper_epoll_created(epfd);
     }

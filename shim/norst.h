@@ -10,12 +10,23 @@
 #ifndef NORST_H
 #define NORST_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
 #define NORST_API __attribute__((visibility("default")))
 #define RETURN_ADDRESS() __builtin_extract_return_addr(__builtin_return_address(0))
+
+/* A hook hands the application exactly the errno of the real call: the
+ * shim's own work in a hook (a flush, a lookup, starting the reaper, a
+ * close of its own) runs in a block that begins with KEEP_ERRNO, and errno
+ * is put back as it was when the block ends, however it ends. */
+static inline void keep_errno_restore(const int *saved)
+{
+    errno = *saved;
+}
+#define KEEP_ERRNO const int keep_errno_ __attribute__((cleanup(keep_errno_restore))) = errno
 
 /* ---- configuration (config.c) ---- */
 enum norst_mode { MODE_DRAIN, MODE_ALWAYS, MODE_LOG, MODE_OFF };
@@ -53,6 +64,7 @@ void *real_lookup(const char *name);
     ({                                                                         \
         __typeof__(ptr) fn_ = __atomic_load_n(&(ptr), __ATOMIC_RELAXED);       \
         if (!fn_) {                                                            \
+            KEEP_ERRNO;                                                        \
             fn_ = (__typeof__(ptr))real_lookup(name);                          \
             __atomic_store_n(&(ptr), fn_, __ATOMIC_RELAXED);                   \
         }                                                                      \
