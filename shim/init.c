@@ -34,6 +34,7 @@ __attribute__((constructor(101))) static void norst_init(void)
     if (norst_ready)
         return;
     owner_set_self();
+    stderr_remember(); /* before any warning */
     real_resolve();
     fdtab_init();
     config_load();

@@ -139,7 +139,7 @@ void internal_fd_evacuate(unsigned first, unsigned last)
         if (moved < 0) {
             static const char msg[] = "libnorst: the application took the log's fd and no "
                                       "higher one is free; logging stops\n";
-            sys3(SYS_write, 2, msg, sizeof msg - 1);
+            stderr_write(msg, sizeof msg - 1);
         }
     }
 }

@@ -7,6 +7,7 @@
  * and hidden from the application by internal_fd.c. */
 #include <fcntl.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -17,13 +18,11 @@
 
 static int log_slot = -1; /* internal_fd slot of a file or syslog sink */
 
+/* The line and its newline in one writev, so they stay together. */
 void warn_stderr(const char *line)
 {
-    char buf[1024];
-    struct fmtbuf b = {buf, 0, sizeof buf - 1};
-    fmt_str(&b, line);
-    buf[b.len++] = '\n';
-    sys3(SYS_write, 2, buf, b.len);
+    struct iovec iov[2] = {{(void *)line, strlen(line)}, {"\n", 1}};
+    stderr_writev(iov, 2);
 }
 
 static int open_syslog_socket(void)
@@ -83,7 +82,7 @@ static void log_write(const char *buf, size_t len)
     if (!owner_is_self())
         return;
     if (norst_cfg.log_sink == LOG_STDERR) {
-        sys3(SYS_write, 2, buf, len);
+        stderr_write(buf, len);
         return;
     }
     /* Not while a dup2() moves the log's fd: the line would land in the

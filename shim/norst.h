@@ -261,6 +261,11 @@ void log_open(const char *target);
 void log_event(const struct close_event *ev);
 void log_text(const char *line);   /* a ready-made line, newline added */
 void warn_stderr(const char *line);
+/* stderr_sink.c: fd 2 as it was at load, or nowhere (see there) */
+void stderr_remember(void);
+struct iovec;
+void stderr_writev(const struct iovec *iov, int count);
+void stderr_write(const char *buf, size_t len);
 
 /* ---- async-signal-safe formatting (fmt.c) ---- */
 struct fmtbuf { char *buf; size_t len, cap; };

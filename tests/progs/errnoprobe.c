@@ -1,6 +1,7 @@
-/* Closes a stream in the way named by argv[1], with errno set to a sentinel
- * first, and prints the call's return value and errno: a hook must hand back
- * exactly what the real call would. */
+/* Closes a stream (or a TCP socket with bytes unread: logged-close) in the
+ * way named by argv[1], with errno set to a sentinel first, and prints the
+ * call's return value and errno: a hook must hand back exactly what the
+ * real call would. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -40,6 +41,13 @@ int main(int argc, char **argv)
         FILE *f = fmemopen(text, sizeof text, "r");
         errno = SENTINEL;
         ret = f ? fclose(f) : -2;
+        printf("%s ret=%d errno=%d\n", how, ret, errno);
+        return 0;
+    }
+    if (strcmp(how, "logged-close") == 0) { /* bytes unread: an event to log */
+        connected_pair(&server, &peer);
+        errno = SENTINEL;
+        ret = close(server);
         printf("%s ret=%d errno=%d\n", how, ret, errno);
         return 0;
     }
