@@ -71,7 +71,7 @@ check-full: check
 # The whole tree, test drivers and programs included, with ASan and UBSan;
 # every program also links tests/sanitize/hooks.o (see there why).
 check-asan: $(ASAN_B)/hooks.o $(ASAN_B)/hooks_host.so
-	$(MAKE) --no-print-directory B=$(ASAN_B) HARDEN='$(SAN_HARDEN)' CFLAGS='-O1 -g $(ASAN_FLAGS)' \
+	$(MAKE) --no-print-directory B=$(ASAN_B) HARDEN='$(SAN_HARDEN)' CFLAGS='-O1 -g $(ASAN_FLAGS)' STACK_GUARD= \
 	    SAN_LINK_EXTRA=$(ASAN_B)/hooks.o \
 	    all $(patsubst $(B)/%,$(ASAN_B)/%,$(TESTS) $(TEST_PROGS) $(CHECK_EXTRA))
 	$(ASAN_ENV) sh tests/sanitize/suite.sh asan $(ASAN_B) $(ASAN_B)/reports
@@ -87,7 +87,7 @@ $(ASAN_B)/hooks_host.so: tests/sanitize/hooks.c
 # Only the tests that exercise threads, so the build dir holds no others.
 check-tsan:
 	rm -f $(TSAN_B)/tests/t_*
-	$(MAKE) --no-print-directory B=$(TSAN_B) HARDEN='$(SAN_HARDEN)' CFLAGS='-O1 -g -fsanitize=thread' \
+	$(MAKE) --no-print-directory B=$(TSAN_B) HARDEN='$(SAN_HARDEN)' CFLAGS='-O1 -g -fsanitize=thread' STACK_GUARD= \
 	    $(TSAN_BUILD)
 	@status=0; \
 	for mode in sync async; do \

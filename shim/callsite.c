@@ -3,8 +3,9 @@
  * dladdr() would take the loader's lock and knows only dynamic symbols, so
  * this reads /proc/self/maps to find the object mapped at the address, maps
  * that file, and looks the address up in its .symtab (or .dynsym when
- * stripped). Raw syscalls and a stack buffer only: it may run in a signal
- * handler, and it runs only when an event is logged. */
+ * stripped). Raw syscalls and small stack buffers only: it may run in a
+ * signal handler on a small alternate stack, and it runs only when an event
+ * is logged. */
 #include <elf.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -29,9 +30,16 @@ typedef Elf32_Sym Sym;
 #define ST_TYPE ELF32_ST_TYPE
 #endif
 
+/* A maps line's head (addresses, perms, offset, dev, inode and the padding
+ * to the path's column) takes under 110 bytes on 64-bit: a path shorter
+ * than PATH_ROOM always fits whole in line, and a longer one still shows as
+ * at least PATH_ROOM long, which is refused. */
+#define PATH_ROOM 256
+
 struct mapping {
     uintptr_t start, end, offset;
-    char path[256];
+    const char *path; /* in line */
+    char line[PATH_ROOM + 128];
 };
 
 static int hexval(char c)
@@ -68,11 +76,11 @@ static const char *skip_fields(const char *p, int count)
     return p;
 }
 
-/* One maps line: "start-end perms offset dev inode   path". */
-static int parse_maps_line(const char *line, uintptr_t addr, struct mapping *m)
+/* One maps line, in m->line: "start-end perms offset dev inode   path". */
+static int parse_maps_line(uintptr_t addr, struct mapping *m)
 {
     uintptr_t start, end, offset;
-    const char *p = parse_hex(line, &start);
+    const char *p = parse_hex(m->line, &start);
     if (*p != '-')
         return 0;
     p = parse_hex(p + 1, &end);
@@ -80,21 +88,20 @@ static int parse_maps_line(const char *line, uintptr_t addr, struct mapping *m)
         return 0;
     p = parse_hex(skip_fields(p, 1), &offset); /* after perms */
     p = skip_fields(p, 2);                       /* dev and inode */
-    if (*p != '/')
+    if (*p != '/' || strlen(p) >= PATH_ROOM)
         return 0;
-    size_t len = strlen(p);
-    if (len >= sizeof m->path)
-        return 0;
-    memcpy(m->path, p, len + 1);
+    m->path = p;
     m->start = start;
     m->end = end;
     m->offset = offset;
     return 1;
 }
 
-static int find_mapping(uintptr_t addr, struct mapping *m)
+/* noinline, here and below: the two run one after the other, so their
+ * buffers need not share one frame. */
+static __attribute__((noinline)) int find_mapping(uintptr_t addr, struct mapping *m)
 {
-    char buf[4096], line[512];
+    char buf[256]; /* the kernel keeps its place between reads */
     size_t line_len = 0;
     long fd = sys4(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0), n;
     int found = 0;
@@ -103,12 +110,12 @@ static int find_mapping(uintptr_t addr, struct mapping *m)
     while (!found && (n = sys3(SYS_read, fd, buf, sizeof buf)) > 0) {
         for (long i = 0; i < n && !found; i++) {
             if (buf[i] != '\n') {
-                if (line_len < sizeof line - 1)
-                    line[line_len++] = buf[i];
+                if (line_len < sizeof m->line - 1)
+                    m->line[line_len++] = buf[i];
                 continue;
             }
-            line[line_len] = '\0';
-            found = parse_maps_line(line, addr, m);
+            m->line[line_len] = '\0';
+            found = parse_maps_line(addr, m);
             line_len = 0;
         }
     }
@@ -150,8 +157,36 @@ static const char *lookup_symbol(const unsigned char *image, size_t size, uintpt
     return NULL;
 }
 
+/* Where the text goes: into b as it is, or (json) escaped into b, at most
+ * left bytes of text in all. */
+struct site_out {
+    struct fmtbuf *b;
+    int json;
+    size_t left;
+};
+
+static void out_str(struct site_out *o, const char *s)
+{
+    if (!o->json) {
+        fmt_str(o->b, s);
+        return;
+    }
+    size_t n = strnlen(s, o->left);
+    o->left -= n;
+    fmt_json_chars(o->b, s, n);
+}
+
+static void out_hex(struct site_out *o, unsigned long long v)
+{
+    char text[24];
+    struct fmtbuf t = {text, 0, sizeof text};
+    fmt_hex(&t, v);
+    out_str(o, text);
+}
+
 /* Map the mapping's file and name the address; 0 if the file is unusable. */
-static int describe_in_file(struct fmtbuf *b, const struct mapping *m, uintptr_t addr)
+static __attribute__((noinline)) int describe_in_file(struct site_out *o, const struct mapping *m,
+                                                     uintptr_t addr)
 {
     struct stat st;
     long fd = sys4(SYS_openat, AT_FDCWD, m->path, O_RDONLY | O_CLOEXEC, 0);
@@ -178,11 +213,11 @@ static int describe_in_file(struct fmtbuf *b, const struct mapping *m, uintptr_t
             const char *name = vaddr ? lookup_symbol(image, size, vaddr, &sym_start) : NULL;
             /* shown as the return address, as debuggers do */
             if (name) {
-                fmt_str(b, name);
-                fmt_str(b, "+");
-                fmt_hex(b, vaddr + 1 - sym_start);
+                out_str(o, name);
+                out_str(o, "+");
+                out_hex(o, vaddr + 1 - sym_start);
             } else {
-                fmt_hex(b, vaddr + 1);
+                out_hex(o, vaddr + 1);
             }
             ok = 1;
         }
@@ -193,24 +228,39 @@ static int describe_in_file(struct fmtbuf *b, const struct mapping *m, uintptr_t
     return ok;
 }
 
-void fmt_callsite(struct fmtbuf *b, const void *caller)
+static void callsite(struct site_out *o, const void *caller)
 {
     struct mapping m;
     /* The return address points after the call; step back into it. */
     uintptr_t addr = (uintptr_t)caller - 1;
     if (!caller) {
-        fmt_str(b, "(unknown)");
+        out_str(o, "(unknown)");
         return;
     }
     if (!find_mapping(addr, &m)) {
-        fmt_hex(b, addr + 1);
+        out_hex(o, addr + 1);
         return;
     }
-    size_t mark = b->len;
-    if (!describe_in_file(b, &m, addr)) {
-        b->len = mark;
-        fmt_hex(b, addr + 1 - m.start + m.offset);
+    size_t mark = o->b->len, left = o->left;
+    if (!describe_in_file(o, &m, addr)) {
+        o->b->len = mark;
+        o->left = left;
+        out_hex(o, addr + 1 - m.start + m.offset);
     }
-    fmt_str(b, " in ");
-    fmt_str(b, m.path);
+    out_str(o, " in ");
+    out_str(o, m.path);
+}
+
+void fmt_callsite(struct fmtbuf *b, const void *caller)
+{
+    struct site_out o = {b, 0, 0};
+    callsite(&o, caller);
+}
+
+void fmt_callsite_json(struct fmtbuf *b, const void *caller, size_t max)
+{
+    struct site_out o = {b, 1, max};
+    fmt_str(b, "\"");
+    callsite(&o, caller);
+    fmt_str(b, "\"");
 }

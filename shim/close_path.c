@@ -6,6 +6,7 @@
  * three cheap syscalls with nothing recorded. */
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include "norst.h"
@@ -182,18 +183,46 @@ void close_path_finish(struct close_event *ev, enum prepared how)
         close_path_end(ev);
 }
 
+/* mmap is a plain system call: async-signal-safe, unlike malloc. */
+static void batch_take_room(struct close_batch *b, const struct close_event *first)
+{
+    long map = raw_syscall6(SYS_mmap, 0, (long)(b->capacity * sizeof *b->evs),
+                            PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (map < 0 && map > -4096) {
+        b->evs = b->spare;
+        b->capacity = 1;
+    } else {
+        b->evs = (struct close_event *)map;
+        b->mapped = 1;
+    }
+    b->evs[0] = *first;
+}
+
+void batch_release(struct close_batch *b)
+{
+    if (b->mapped)
+        sys2(SYS_munmap, b->evs, b->capacity * sizeof *b->evs);
+    b->mapped = 0;
+    b->evs = NULL;
+}
+
 /* Our fds closed in the same batch are not holders of each other's
  * sockets: counted as holders, two fds of one socket (a dup pair, inetd's 0
  * and 1) would each leave the socket to the other and the kernel would
  * reset it. The lowest of them decides once; all are closed after it. */
 void batch_offer(struct close_batch *b, int fd)
 {
-    struct close_event *ev = &b->evs[b->count];
+    struct close_event first;
+    struct close_event *ev = b->evs ? &b->evs[b->count] : &first;
     struct batch_scope scope = {b->first, b->last};
     if (b->path == PATH_EXIT)
         scope = (struct batch_scope){0, ~0u};
     if (!begin_in(fd, b->path, b->caller, &scope, ev))
         return;
+    if (!b->evs) {
+        batch_take_room(b, &first);
+        ev = &b->evs[0];
+    }
     /* Our FIN leaves now, so a peer whose socket waits for a later group
      * has answered by the time that group drains. */
     if (ev->action == ACT_DRAIN)

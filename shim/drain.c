@@ -108,31 +108,36 @@ int drain_step(struct close_event *ev, int fd, unsigned long long max_bytes, int
     }
 }
 
-static void drain_batch(struct close_event **batch, int count, long start,
+/* One group: group[] holds indices into evs (DONE once finished), small
+ * beside the pollfd array, which is all the stack a group needs: a drain may
+ * run in a signal handler on a small alternate stack. */
+#define DONE 0xffff
+
+static void drain_batch(struct close_event *evs, unsigned short *group, int count, long start,
                         long deadline_ms, unsigned long long max_bytes)
 {
     struct pollfd pfds[DRAIN_BATCH];
-    struct close_event *waiting[DRAIN_BATCH];
 
     for (;;) {
         int nwait = 0;
         for (int i = 0; i < count; i++) {
-            if (!batch[i])
+            if (group[i] == DONE)
                 continue;
-            if (drain_step(batch[i], batch[i]->fd, max_bytes, 0)) {
-                batch[i]->elapsed_ms = monotonic_ms() - start;
-                batch[i] = NULL;
+            struct close_event *ev = &evs[group[i]];
+            if (drain_step(ev, ev->fd, max_bytes, 0)) {
+                ev->elapsed_ms = monotonic_ms() - start;
+                group[i] = DONE;
                 continue;
             }
-            pfds[nwait] = (struct pollfd){.fd = batch[i]->fd, .events = POLLIN | POLLRDHUP};
-            waiting[nwait++] = batch[i];
+            pfds[nwait++] = (struct pollfd){.fd = ev->fd, .events = POLLIN | POLLRDHUP};
         }
         long left = deadline_ms - monotonic_ms();
         if (nwait == 0)
             return;
         if (left <= 0) {
-            for (int i = 0; i < nwait; i++)
-                waiting[i]->elapsed_ms = monotonic_ms() - start;
+            for (int i = 0; i < count; i++)
+                if (group[i] != DONE)
+                    evs[group[i]].elapsed_ms = monotonic_ms() - start;
             return;
         }
         struct timespec ts = {left / 1000, (left % 1000) * 1000000L};
@@ -144,7 +149,7 @@ void drain_sockets(struct close_event *evs, int count, long deadline_ms,
                    unsigned long long max_bytes)
 {
     long start = monotonic_ms();
-    struct close_event *batch[DRAIN_BATCH];
+    unsigned short group[DRAIN_BATCH];
     int n = 0;
 
     for (int i = 0; i < count; i++)
@@ -153,12 +158,12 @@ void drain_sockets(struct close_event *evs, int count, long deadline_ms,
     for (int i = 0; i < count; i++) {
         if (evs[i].action != ACT_DRAIN)
             continue;
-        batch[n++] = &evs[i];
+        group[n++] = (unsigned short)i;
         if (n == DRAIN_BATCH) {
-            drain_batch(batch, n, start, deadline_ms, max_bytes);
+            drain_batch(evs, group, n, start, deadline_ms, max_bytes);
             n = 0;
         }
     }
     if (n)
-        drain_batch(batch, n, start, deadline_ms, max_bytes);
+        drain_batch(evs, group, n, start, deadline_ms, max_bytes);
 }

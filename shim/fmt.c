@@ -114,19 +114,17 @@ static void fmt_ipv6(struct fmtbuf *b, const unsigned char *a)
     }
 }
 
-void fmt_addr(struct fmtbuf *b, const struct sockaddr_storage *ss)
+void fmt_addr(struct fmtbuf *b, const union sock_addr *addr)
 {
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-        fmt_ipv4(b, (const unsigned char *)&sin->sin_addr);
+    if (addr->sa.sa_family == AF_INET) {
+        fmt_ipv4(b, (const unsigned char *)&addr->in.sin_addr);
         put(b, ':');
-        fmt_ulong(b, ntohs(sin->sin_port));
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+        fmt_ulong(b, ntohs(addr->in.sin_port));
+    } else if (addr->sa.sa_family == AF_INET6) {
         put(b, '[');
-        fmt_ipv6(b, sin6->sin6_addr.s6_addr);
+        fmt_ipv6(b, addr->in6.sin6_addr.s6_addr);
         fmt_str(b, "]:");
-        fmt_ulong(b, ntohs(sin6->sin6_port));
+        fmt_ulong(b, ntohs(addr->in6.sin6_port));
     } else {
         put(b, '-');
     }
@@ -171,15 +169,16 @@ void fmt_utc_time(struct fmtbuf *b)
     put(b, 'Z');
 }
 
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs,
- * no surrogates, nothing past U+10FFFF), or 0. */
-static int utf8_length(const unsigned char *p)
+/* Length of the well-formed UTF-8 sequence at p, of which avail bytes may
+ * be read (RFC 3629: no overlongs, no surrogates, nothing past U+10FFFF),
+ * or 0. */
+static int utf8_length(const unsigned char *p, size_t avail)
 {
     int len = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
     if (len == 0 || p[0] > 0xf4)
         return 0;
     for (int i = 1; i < len; i++)
-        if ((p[i] & 0xc0) != 0x80)
+        if ((size_t)i >= avail || (p[i] & 0xc0) != 0x80)
             return 0;
     if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
         (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
@@ -187,13 +186,13 @@ static int utf8_length(const unsigned char *p)
     return len;
 }
 
-/* A JSON string literal; also the safe way to show untrusted text: quotes,
- * backslashes, control bytes and DEL are escaped (a value cannot forge a log
- * line), well-formed UTF-8 passes, any other byte becomes U+FFFD. */
-void fmt_json_str(struct fmtbuf *b, const char *s)
+/* The safe way to show untrusted text: quotes, backslashes, control bytes
+ * and DEL are escaped (a value cannot forge a log line), well-formed UTF-8
+ * passes, any other byte becomes U+FFFD. */
+void fmt_json_chars(struct fmtbuf *b, const char *s, size_t n)
 {
-    put(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    const unsigned char *end = (const unsigned char *)s + n;
+    for (const unsigned char *p = (const unsigned char *)s; p < end; p++) {
         int len;
         if (*p == '"' || *p == '\\') {
             put(b, '\\');
@@ -204,7 +203,7 @@ void fmt_json_str(struct fmtbuf *b, const char *s)
             put(b, "0123456789abcdef"[*p & 15]);
         } else if (*p < 0x80) {
             put(b, (char)*p);
-        } else if ((len = utf8_length(p)) > 0) {
+        } else if ((len = utf8_length(p, (size_t)(end - p))) > 0) {
             for (int i = 0; i < len; i++)
                 put(b, (char)p[i]);
             p += len - 1;
@@ -212,5 +211,12 @@ void fmt_json_str(struct fmtbuf *b, const char *s)
             fmt_str(b, "\\ufffd");
         }
     }
+}
+
+/* A JSON string literal. */
+void fmt_json_str(struct fmtbuf *b, const char *s)
+{
+    put(b, '"');
+    fmt_json_chars(b, s, strlen(s));
     put(b, '"');
 }

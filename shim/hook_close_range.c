@@ -30,9 +30,9 @@ static long offer_fd(int dirfd, const char *name, long fd, void *ctx)
 static void close_sockets_in_range(unsigned first, unsigned last,
                                    enum close_path_kind path, const void *caller)
 {
-    /* On the stack: a range close may run in a signal handler. */
-    struct close_event evs[16];
-    struct close_batch batch = {.evs = evs, .capacity = 16};
+    /* Not malloc: a range close may run in a signal handler. */
+    struct close_event spare;
+    struct close_batch batch = {.evs = NULL, .spare = &spare, .capacity = 16};
 
     if (!norst_ready || norst_cfg.mode == MODE_OFF)
         return;
@@ -44,6 +44,7 @@ static void close_sockets_in_range(unsigned first, unsigned last,
     fdwalk_self(offer_fd, &batch);
     if (batch.count)
         batch_flush(&batch);
+    batch_release(&batch);
 }
 
 static long real_close_range_call(unsigned first, unsigned last, int flags)

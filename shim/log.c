@@ -183,22 +183,22 @@ static void text_event(struct fmtbuf *b, const struct close_event *ev)
     fmt_callsite(b, ev->caller);
 }
 
-static void json_addr(struct fmtbuf *b, const char *key, const struct sockaddr_storage *ss)
+/* An address's text needs no escaping: digits, '.', ':', '[', ']', '-'. */
+static void json_addr(struct fmtbuf *b, const char *key, const union sock_addr *addr)
 {
-    char addr[64];
-    struct fmtbuf a = {addr, 0, sizeof addr};
-    fmt_addr(&a, ss);
     fmt_str(b, key);
-    fmt_json_str(b, addr);
+    fmt_str(b, "\"");
+    fmt_addr(b, addr);
+    fmt_str(b, "\"");
 }
+
+/* At most this much of a call site's text goes into a JSON line. */
+#define JSON_CALLER_MAX 399
 
 static void json_event(struct fmtbuf *b, const struct close_event *ev)
 {
-    char time[40];
-    struct fmtbuf t = {time, 0, sizeof time};
-    fmt_utc_time(&t);
     fmt_str(b, "{\"time\":\"");
-    fmt_str(b, time);
+    fmt_utc_time(b);
     fmt_str(b, "\",\"pid\":");
     fmt_ulong(b, (unsigned long long)sys0(SYS_getpid));
     fmt_str(b, ",\"fd\":");
@@ -227,14 +227,10 @@ static void json_event(struct fmtbuf *b, const struct close_event *ev)
         fmt_long(b, ev->holder_pid);
     }
     fmt_str(b, ",\"caller\":");
-    if (ev->caller) {
-        char site[400];
-        struct fmtbuf c = {site, 0, sizeof site};
-        fmt_callsite(&c, ev->caller);
-        fmt_json_str(b, site);
-    } else {
+    if (ev->caller)
+        fmt_callsite_json(b, ev->caller, JSON_CALLER_MAX);
+    else
         fmt_str(b, "null");
-    }
     fmt_str(b, "}");
 }
 

@@ -11,6 +11,7 @@
 #define NORST_H
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -103,11 +104,19 @@ enum outcome {
     OUT_EVICTED,     /* async: finished early, the application needed the fd */
 };
 
+/* A TCP socket's address as the log shows it: 28 bytes where a
+ * sockaddr_storage takes 128 (a close may run on a small signal stack). */
+union sock_addr {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+};
+
 struct close_event {
     int fd;
     enum close_path_kind path;
     const void *caller;
-    struct sockaddr_storage local, peer;
+    union sock_addr local, peer;
     long unread;            /* bytes unread when the app asked to close */
     long unread_at_close;   /* bytes unread when the real close ran */
     int rst;                /* 1: this close sends an RST, 0: it does not, -1: may */
@@ -154,10 +163,13 @@ void close_path_finish(struct close_event *ev, enum prepared how);
 
 /* Many fds at once (a range close, exit): offer each one; the sockets to act
  * on get their FIN at once and are drained in groups of up to `capacity`
- * under the batch's one deadline, then closed. */
+ * under the batch's one deadline, then closed. With evs NULL the events get
+ * pages of their own at the first one (batch_release gives them back), so a
+ * range close in a signal handler keeps them off a small stack; if that
+ * fails, spare holds one event at a time. */
 struct close_batch {
-    struct close_event *evs;
-    int capacity, count;
+    struct close_event *evs, *spare;
+    int capacity, count, mapped;
     long deadline_ms;
     const void *caller;
     enum close_path_kind path;
@@ -165,6 +177,7 @@ struct close_batch {
 };
 void batch_offer(struct close_batch *b, int fd);
 void batch_flush(struct close_batch *b);
+void batch_release(struct close_batch *b);
 
 /* hook_close.c: the whole close of one fd, and the bare real close */
 int close_one(int fd, enum close_path_kind path, const void *caller);
@@ -273,11 +286,16 @@ void fmt_str(struct fmtbuf *b, const char *s);
 void fmt_ulong(struct fmtbuf *b, unsigned long long v);
 void fmt_long(struct fmtbuf *b, long long v);
 void fmt_hex(struct fmtbuf *b, unsigned long long v);
-void fmt_addr(struct fmtbuf *b, const struct sockaddr_storage *ss);
+void fmt_addr(struct fmtbuf *b, const union sock_addr *addr);
 void fmt_utc_time(struct fmtbuf *b);
 void fmt_json_str(struct fmtbuf *b, const char *s);
-/* callsite.c: "symbol+0xoff in /path/object" for a return address */
+/* The inside of a JSON string literal: the first n bytes of s, escaped. */
+void fmt_json_chars(struct fmtbuf *b, const char *s, size_t n);
+/* callsite.c: "symbol+0xoff in /path/object" for a return address; the
+ * JSON form is that text's first max bytes as a JSON string literal,
+ * escaped as it is written (no copy of it on the stack). */
 void fmt_callsite(struct fmtbuf *b, const void *caller);
+void fmt_callsite_json(struct fmtbuf *b, const void *caller, size_t max);
 
 /* ---- NORST_STATS=1 (stats.c) ---- */
 enum stat_counter {
