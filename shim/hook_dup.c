@@ -12,6 +12,13 @@
 static int (*real_dup)(int);
 static int (*real_fcntl)(int, int, ...);
 
+/* The shim's fds are not open as far as the application knows. */
+static int not_open(void)
+{
+    errno = EBADF;
+    return -1;
+}
+
 /* The implicit close of newfd, treated like close(newfd). dup2 with a bad
  * oldfd fails without closing newfd, so newfd is only touched once oldfd is
  * known to be open. */
@@ -22,6 +29,8 @@ static int dup_over(int oldfd, int newfd, int flags, enum close_path_kind path,
     enum prepared how = PREP_NOTHING;
     int ret;
 
+    if (internal_fd_is(oldfd))
+        return not_open();
     if (oldfd != newfd && newfd >= 0 && sys2(SYS_fcntl, oldfd, F_GETFD) >= 0) {
         KEEP_ERRNO;
         /* The application wants this number: our fd moves out of its way. */
@@ -54,6 +63,8 @@ NORST_API int dup3(int oldfd, int newfd, int flags)
 
 NORST_API int dup(int oldfd)
 {
+    if (internal_fd_is(oldfd))
+        return not_open();
     int newfd = REAL(real_dup, "dup")(oldfd);
     if (newfd >= 0) {
         KEEP_ERRNO;
@@ -66,6 +77,8 @@ NORST_API int dup(int oldfd)
  * is what glibc's own wrappers do on every ABI we build for. */
 static int fcntl_hooked(int fd, int cmd, void *arg)
 {
+    if (internal_fd_is(fd))
+        return not_open(); /* F_SETFD 0 on the log would hand it to exec'd children */
     int ret = REAL(real_fcntl, "fcntl")(fd, cmd, arg);
     if (ret >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)) {
         KEEP_ERRNO;

@@ -2,19 +2,22 @@
  * them, each fd open now may be held elsewhere, so the sharing check stops
  * trusting its table for them (fork itself is caught by pthread_atfork in
  * init.c). exec* is hooked for vfork children: they share our memory, so the
- * mark lands in the parent too. */
+ * mark lands in the parent too. And the shim's own fds are made
+ * close-on-exec again first: the new program never gets one. */
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "internal_fd.h"
 #include "norst.h"
 
 #define LOOKUP(fn)                                                             \
     static __typeof__(fn) *real_ptr;                                           \
     __typeof__(fn) *real_fn = REAL(real_ptr, #fn);                             \
-    fdtab_spawned()
+    fdtab_spawned();                                                           \
+    internal_fd_cloexec_all()
 
 NORST_API int posix_spawn(pid_t *pid, const char *path,
                           const posix_spawn_file_actions_t *actions,

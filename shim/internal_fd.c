@@ -85,6 +85,17 @@ int internal_fd_is(int fd)
     return fdtab_is_reaper(fd);
 }
 
+void internal_fd_cloexec_all(void)
+{
+    for (int i = 0; i < MAX_INTERNAL; i++) {
+        int fd = atomic_load_explicit(&internal_fds[i], memory_order_relaxed);
+        if (fd >= 0)
+            sys3(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);
+    }
+    for (int fd = fdtab_lowest_reaper(0, ~0u); fd >= 0; fd = fdtab_lowest_reaper((unsigned)fd + 1, ~0u))
+        sys3(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);
+}
+
 int internal_fd_lowest_in(unsigned first, unsigned last)
 {
     int lowest = fdtab_lowest_reaper(first, last);

@@ -1,8 +1,9 @@
 /* The shim's own fds (the log sink, the reaper's eventfd and epoll set, and,
  * through the fd table, every socket the reaper lingers on). The
- * application never sees them: a
- * close() of one fails with EBADF as if it were not open, a range close steps
- * over it, and a dup2() onto its number first moves it out of the way. */
+ * application never sees them: a close(), fcntl() or dup() of one, or a
+ * dup2()/dup3() from it, fails with EBADF as if it were not open, a range
+ * close steps over it, a dup2() onto its number first moves it out of the
+ * way, and an exec or spawn never passes one on. */
 #ifndef NORST_INTERNAL_FD_H
 #define NORST_INTERNAL_FD_H
 
@@ -26,5 +27,9 @@ int internal_fd_enter(void);
 void internal_fd_leave(void);
 /* fork: the threads that were using internal fds are not in the child. */
 void internal_fd_after_fork_child(void);
+/* Before an exec or a spawn: every internal fd close-on-exec again, however
+ * its flag was cleared (ioctl FIONCLEX, a raw fcntl), so no new program is
+ * handed one. */
+void internal_fd_cloexec_all(void);
 
 #endif
