@@ -180,6 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fchdir(work) < 0)
         fail("fchdir", workdir);
     dup2(capture[1], 2);
+    stderr_remember(); /* as at load: the shim writes to this fd 2 only */
     config_load();
     dup2(real_stderr, 2);
     if (fchdir(home) < 0)

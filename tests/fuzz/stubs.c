@@ -16,6 +16,13 @@ void fmt_callsite(struct fmtbuf *b, const void *caller)
     fmt_str(b, "?");
 }
 
+void fmt_callsite_json(struct fmtbuf *b, const void *caller, size_t max)
+{
+    (void)caller;
+    (void)max;
+    fmt_str(b, "\"?\"");
+}
+
 int fdtab_is_reaper(int fd)
 {
     (void)fd;

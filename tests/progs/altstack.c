@@ -14,6 +14,7 @@
  * kernel's signal frame), O bytes the handler used below it (its own frame,
  * the shim, libc), T = F + O. Then "peers: eof=E reset=R": how each peer's
  * connection ended. */
+#include <errno.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -107,7 +108,12 @@ int main(int argc, char **argv)
     stack_t ss = {.ss_sp = stack, .ss_size = size};
     struct sigaction act = {.sa_handler = on_signal, .sa_flags = SA_ONSTACK};
     sigemptyset(&act.sa_mask);
-    if (sigaltstack(&ss, NULL) != 0 || sigaction(SIGUSR1, &act, NULL) != 0)
+    if (sigaltstack(&ss, NULL) != 0) {
+        /* The kernel's signal frame alone would not fit (AT_MINSIGSTKSZ). */
+        printf("sigaltstack refused: %s\n", strerror(errno));
+        return 0;
+    }
+    if (sigaction(SIGUSR1, &act, NULL) != 0)
         return 2;
     raise(SIGUSR1);
 
