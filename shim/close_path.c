@@ -210,7 +210,7 @@ void batch_release(struct close_batch *b)
  * sockets: counted as holders, two fds of one socket (a dup pair, inetd's 0
  * and 1) would each leave the socket to the other and the kernel would
  * reset it. The lowest of them decides once; all are closed after it. */
-void batch_offer(struct close_batch *b, int fd)
+int batch_offer(struct close_batch *b, int fd)
 {
     struct close_event first;
     struct close_event *ev = b->evs ? &b->evs[b->count] : &first;
@@ -218,7 +218,7 @@ void batch_offer(struct close_batch *b, int fd)
     if (b->path == PATH_EXIT)
         scope = (struct batch_scope){0, ~0u};
     if (!begin_in(fd, b->path, b->caller, &scope, ev))
-        return;
+        return 0;
     if (!b->evs) {
         batch_take_room(b, &first);
         ev = &b->evs[0];
@@ -227,8 +227,7 @@ void batch_offer(struct close_batch *b, int fd)
      * has answered by the time that group drains. */
     if (ev->action == ACT_DRAIN)
         drain_start(ev);
-    if (++b->count == b->capacity)
-        batch_flush(b);
+    return ++b->count == b->capacity;
 }
 
 void batch_flush(struct close_batch *b)

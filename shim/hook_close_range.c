@@ -15,13 +15,21 @@
 #include "norst.h"
 #include "sys.h"
 
+/* A walk of our fd table over [from, the batch's last]. */
+struct range_walk {
+    struct close_batch *batch;
+    unsigned from;
+};
+
+/* Returns where to go on from (fd + 1) once the batch is full: the walk
+ * stops there, so that the flush runs outside it. */
 static long offer_fd(int dirfd, const char *name, long fd, void *ctx)
 {
-    struct close_batch *batch = ctx;
+    struct range_walk *walk = ctx;
     (void)name;
-    if (fd != dirfd && (unsigned long)fd >= batch->first && (unsigned long)fd <= batch->last &&
-        !internal_fd_is((int)fd))
-        batch_offer(batch, (int)fd);
+    if (fd != dirfd && (unsigned long)fd >= walk->from && (unsigned long)fd <= walk->batch->last &&
+        !internal_fd_is((int)fd) && batch_offer(walk->batch, (int)fd))
+        return fd + 1;
     return 0;
 }
 
@@ -41,9 +49,18 @@ static void close_sockets_in_range(unsigned first, unsigned last,
     batch.first = first;
     batch.last = last;
     batch.deadline_ms = linger_deadline();
-    fdwalk_self(offer_fd, &batch);
-    if (batch.count)
-        batch_flush(&batch);
+    /* /proc/self/fd lists fds in ascending order: a walk that stopped at a
+     * full batch goes on from the next number (the batch's range, which
+     * the sharing check counts as closing together, stays the whole). */
+    struct range_walk walk = {&batch, first};
+    for (;;) {
+        long next = fdwalk_self(offer_fd, &walk);
+        if (batch.count)
+            batch_flush(&batch);
+        if (next <= 0 || (unsigned long)next > last)
+            break;
+        walk.from = (unsigned)next;
+    }
     batch_release(&batch);
 }
 

@@ -63,8 +63,9 @@ static long offer_fd(int dirfd, const char *name, long fd, void *ctx)
 {
     struct exit_walk *w = ctx;
     (void)name;
-    if (fd != dirfd && !internal_fd_is((int)fd) && !is_unflushed(w, (int)fd))
-        batch_offer(w->batch, (int)fd);
+    if (fd != dirfd && !internal_fd_is((int)fd) && !is_unflushed(w, (int)fd) &&
+        batch_offer(w->batch, (int)fd))
+        batch_flush(w->batch);
     return 0;
 }
 

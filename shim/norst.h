@@ -163,7 +163,10 @@ void close_path_finish(struct close_event *ev, enum prepared how);
 
 /* Many fds at once (a range close, exit): offer each one; the sockets to act
  * on get their FIN at once and are drained in groups of up to `capacity`
- * under the batch's one deadline, then closed. With evs NULL the events get
+ * under the batch's one deadline, then closed: batch_offer returns 1 when
+ * the group is full, and the caller flushes it (a range close first leaves
+ * its walk of /proc/self/fd, so the drain and the log lines do not stack on
+ * top of the walk's frames). With evs NULL the events get
  * pages of their own at the first one (batch_release gives them back), so a
  * range close in a signal handler keeps them off a small stack; if that
  * fails, spare holds one event at a time. */
@@ -175,7 +178,7 @@ struct close_batch {
     enum close_path_kind path;
     unsigned first, last; /* the range, for range closes */
 };
-void batch_offer(struct close_batch *b, int fd);
+int batch_offer(struct close_batch *b, int fd);
 void batch_flush(struct close_batch *b);
 void batch_release(struct close_batch *b);
 

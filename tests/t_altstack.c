@@ -16,7 +16,7 @@
 
 struct scenario {
     const char *name;
-    const char *how;    /* close or closefrom */
+    const char *how;    /* close or closefrom:N */
     const char *format; /* text or json */
     int spawn;          /* after a spawn: the sharing check scans /proc */
     int sockets;
@@ -25,8 +25,10 @@ struct scenario {
 static const struct scenario scenarios[] = {
     {"close(), text log", "close", "text", 0, 1},
     {"close(), JSON log", "close", "json", 0, 1},
-    {"closefrom() over 4 sockets, text log", "closefrom", "text", 0, 4},
-    {"closefrom() over 4 sockets after a spawn (a /proc scan), JSON log", "closefrom", "json", 1, 4},
+    {"closefrom() over 4 sockets, text log", "closefrom:4", "text", 0, 4},
+    {"closefrom() over 4 sockets after a spawn (a /proc scan), JSON log", "closefrom:4", "json", 1, 4},
+    /* more than one group: the first is flushed before the walk ends */
+    {"closefrom() over 20 sockets, text log", "closefrom:20", "text", 0, 20},
 };
 
 static void run(const struct scenario *s, const char *stack_bytes, struct proc *p, char *log,

@@ -2,9 +2,10 @@
  * small alternate signal stack, and reports how much of that stack the
  * handler used.
  *
- * usage: altstack close|closefrom STACK_BYTES [spawn]
+ * usage: altstack close|closefrom:N STACK_BYTES [spawn]
  *   close       the handler calls close() on one socket
- *   closefrom   four sockets, the handler calls closefrom() on the lowest
+ *   closefrom:N N sockets (at most 32), the handler calls closefrom() on the
+ *               lowest (more than 16 make more than one group)
  *   spawn       start a child first (posix_spawn), so the close decision has
  *               to look through /proc for other holders of each socket
  *
@@ -28,7 +29,7 @@
 #include <unistd.h>
 
 #define FILL 0xa5
-#define SOCKETS 4
+#define SOCKETS 32
 
 extern char **environ;
 
@@ -74,7 +75,7 @@ int main(int argc, char **argv)
 
     if (argc < 3)
         return 2;
-    closefrom_mode = strcmp(argv[1], "closefrom") == 0;
+    closefrom_mode = strncmp(argv[1], "closefrom:", 10) == 0;
     size_t size = strtoul(argv[2], NULL, 10);
     long page = sysconf(_SC_PAGESIZE);
     if (size == 0 || size % (size_t)page)
@@ -85,7 +86,9 @@ int main(int argc, char **argv)
         getsockname(listener, (struct sockaddr *)&sa, &len) != 0)
         return 2;
     /* Every peer's number below every server's: closefrom leaves them. */
-    count = closefrom_mode ? SOCKETS : 1;
+    count = closefrom_mode ? atoi(argv[1] + 10) : 1;
+    if (count < 1 || count > SOCKETS)
+        return 2;
     for (int i = 0; i < count; i++)
         peers[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     for (int i = 0; i < count; i++)
