@@ -183,19 +183,20 @@ void close_path_finish(struct close_event *ev, enum prepared how)
         close_path_end(ev);
 }
 
-/* mmap is a plain system call: async-signal-safe, unlike malloc. */
-static void batch_take_room(struct close_batch *b, const struct close_event *first)
+/* The first event was recorded in spare. mmap is a plain system call:
+ * async-signal-safe, unlike malloc. */
+static void batch_take_room(struct close_batch *b)
 {
     long map = raw_syscall6(SYS_mmap, 0, (long)(b->capacity * sizeof *b->evs),
                             PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (map < 0 && map > -4096) {
         b->evs = b->spare;
         b->capacity = 1;
-    } else {
-        b->evs = (struct close_event *)map;
-        b->mapped = 1;
+        return;
     }
-    b->evs[0] = *first;
+    b->evs = (struct close_event *)map;
+    b->mapped = 1;
+    b->evs[0] = *b->spare;
 }
 
 void batch_release(struct close_batch *b)
@@ -212,15 +213,14 @@ void batch_release(struct close_batch *b)
  * reset it. The lowest of them decides once; all are closed after it. */
 int batch_offer(struct close_batch *b, int fd)
 {
-    struct close_event first;
-    struct close_event *ev = b->evs ? &b->evs[b->count] : &first;
+    struct close_event *ev = b->evs ? &b->evs[b->count] : b->spare;
     struct batch_scope scope = {b->first, b->last};
     if (b->path == PATH_EXIT)
         scope = (struct batch_scope){0, ~0u};
     if (!begin_in(fd, b->path, b->caller, &scope, ev))
         return 0;
     if (!b->evs) {
-        batch_take_room(b, &first);
+        batch_take_room(b);
         ev = &b->evs[0];
     }
     /* Our FIN leaves now, so a peer whose socket waits for a later group

@@ -166,10 +166,10 @@ void close_path_finish(struct close_event *ev, enum prepared how);
  * under the batch's one deadline, then closed: batch_offer returns 1 when
  * the group is full, and the caller flushes it (a range close first leaves
  * its walk of /proc/self/fd, so the drain and the log lines do not stack on
- * top of the walk's frames). With evs NULL the events get
- * pages of their own at the first one (batch_release gives them back), so a
- * range close in a signal handler keeps them off a small stack; if that
- * fails, spare holds one event at a time. */
+ * top of the walk's frames). With evs NULL the events get pages of their
+ * own at the first one (batch_release gives them back), so a range close in
+ * a signal handler keeps them off a small stack: the first is recorded in
+ * spare, which holds one event at a time if the pages cannot be had. */
 struct close_batch {
     struct close_event *evs, *spare;
     int capacity, count, mapped;
