@@ -35,7 +35,7 @@ static int wants_abort(int fd)
 {
     struct linger lg = {0, 0};
     socklen_t len = sizeof lg;
-    return sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_LINGER, &lg, &len) == 0 &&
+    return probe_checked(sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_LINGER, &lg, &len)) == 0 &&
            lg.l_onoff && lg.l_linger == 0;
 }
 
@@ -53,7 +53,7 @@ int close_path_begin(int fd, enum close_path_kind path, const void *caller,
     struct tcp_probe probe;
     int linger_all = norst_cfg.mode == MODE_ALWAYS;
 
-    if (!norst_ready || norst_cfg.mode == MODE_OFF)
+    if (!norst_acting() || norst_cfg.mode == MODE_OFF)
         return 0;
 
     /* classify */

@@ -34,7 +34,7 @@ static void close_sockets_in_range(unsigned first, unsigned last,
     struct close_event evs[16];
     struct close_batch batch = {.evs = evs, .capacity = 16};
 
-    if (!norst_ready || norst_cfg.mode == MODE_OFF)
+    if (!norst_acting() || norst_cfg.mode == MODE_OFF)
         return;
     batch.path = path;
     batch.caller = caller;

@@ -22,7 +22,11 @@ static int dup_over(int oldfd, int newfd, int flags, enum close_path_kind path,
     enum prepared how = PREP_NOTHING;
     int ret;
 
-    if (oldfd != newfd && newfd >= 0 && sys2(SYS_fcntl, oldfd, F_GETFD) >= 0) {
+    if (!norst_acting()) {
+        /* No call of ours: the kernel closes whatever held newfd, our own
+         * fd too, which then is simply no longer ours. */
+        internal_fd_forget(newfd);
+    } else if (oldfd != newfd && newfd >= 0 && sys2(SYS_fcntl, oldfd, F_GETFD) >= 0) {
         /* The application wants this number: our fd moves out of its way. */
         if (internal_fd_is(newfd))
             internal_fd_evacuate((unsigned)newfd, (unsigned)newfd);
@@ -50,7 +54,7 @@ NORST_API int dup3(int oldfd, int newfd, int flags)
 
 NORST_API int dup(int oldfd)
 {
-    int newfd = REAL(real_dup, "dup")(oldfd);
+    int newfd = NEW_FD(REAL(real_dup, "dup")(oldfd), -1);
     if (newfd >= 0)
         fdtab_duped(oldfd, newfd);
     return newfd;
@@ -60,8 +64,11 @@ NORST_API int dup(int oldfd)
  * is what glibc's own wrappers do on every ABI we build for. */
 static int fcntl_hooked(int fd, int cmd, void *arg)
 {
-    int ret = REAL(real_fcntl, "fcntl")(fd, cmd, arg);
-    if (ret >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+    int (*real_fn)(int, int, ...) = REAL(real_fcntl, "fcntl");
+    if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
+        return real_fn(fd, cmd, arg);
+    int ret = NEW_FD(real_fn(fd, cmd, arg), -1);
+    if (ret >= 0)
         fdtab_duped(fd, ret);
     return ret;
 }

@@ -23,7 +23,7 @@ __attribute__((destructor)) static void norst_at_exit(void)
     static struct close_event evs[256];
     static struct close_batch batch = {.evs = evs, .capacity = 256};
 
-    if (!norst_ready || norst_cfg.mode == MODE_OFF)
+    if (!norst_acting() || norst_cfg.mode == MODE_OFF)
         return;
     /* exit() would flush stdio after us; output buffered for a socket stream
      * must leave before our FIN, so flush now. */

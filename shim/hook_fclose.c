@@ -10,7 +10,7 @@ static int fclose_hooked(FILE *stream, const void *caller)
     int fd = stream ? fileno_unlocked(stream) : -1;
     enum prepared how = PREP_NOTHING;
 
-    if (fd >= 0 && norst_ready) {
+    if (fd >= 0 && norst_acting()) {
         /* Buffered output must leave before our FIN does. fclose would flush
          * it anyway; flushing first only moves that earlier. */
         fflush(stream);
