@@ -13,7 +13,8 @@
  *   SECCOMP_FILTER_FLAG_TSYNC: every thread) or raw (the system call
  *   instruction itself, which no library sees). Then it closes both pipe
  *   ends, sleeps 300 ms and returns from main. The parent prints
- *   "status=N signal=N cpu_ms=N ms=N" for the child (CPU of all its threads).
+ *   "status=N signal=N cpu_ms=N ms=N" for the child (CPU of all its threads);
+ *   a child still running after 5 s is killed (signal=9).
  *
  * usage: sandboxed exec-resources PROGRAM ARG...
  *   installs a filter that kills on systemd's @resources calls
@@ -28,6 +29,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -183,9 +185,18 @@ int main(int argc, char **argv)
     pid_t child = fork();
     if (child == 0)
         exit(sandboxed_child(argv[1], argv[2])); /* exit(): as a return from main */
+    /* A child the filter leaves stuck (a sanitizer's runtime retrying a
+     * denied call) is killed after 5 s: its status then says SIGKILL. */
     int status;
     struct rusage ru;
-    if (wait4(child, &status, 0, &ru) != child)
+    pid_t done = 0;
+    for (int waited = 0; (done = wait4(child, &status, WNOHANG, &ru)) == 0 && waited < 5000; waited += 10)
+        usleep(10000);
+    if (done == 0) {
+        kill(child, SIGKILL);
+        done = wait4(child, &status, 0, &ru);
+    }
+    if (done != child)
         die("wait4");
     long cpu_ms = ru.ru_utime.tv_sec * 1000L + ru.ru_utime.tv_usec / 1000 + ru.ru_stime.tv_sec * 1000L +
                   ru.ru_stime.tv_usec / 1000;
