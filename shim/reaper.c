@@ -80,6 +80,7 @@ static struct {
     _Atomic int stop;   /* reaper_stop: the thread leaves its loop */
     pthread_t handle;
     _Atomic int tid;    /* the thread's kernel tid */
+    _Atomic long owner; /* pid of the process that set the reaper up */
     _Atomic int lingering;
     int capacity;
     int top;     /* duplicates go below this number (internal_fd_top) */
@@ -403,6 +404,7 @@ static void setup_parts(void)
             goto fail;
         reaper.entries = (struct lingering *)map;
     }
+    atomic_store(&reaper.owner, sys0(SYS_getpid));
     long epfd = sys1(SYS_epoll_create1, EPOLL_CLOEXEC);
     if (epfd < 0 || (reaper.epfd = internal_fd_adopt((int)epfd)) < 0)
         goto fail;
@@ -425,10 +427,17 @@ fail:
         warn_stderr("libnorst: NORST_ASYNC=1: cannot set up the reaper; closes drain synchronously");
 }
 
+/* A vfork child shares our memory but is another process: a thread it
+ * started would die at its exec, one it joined is not its own. */
+static int in_owner(void)
+{
+    return sys0(SYS_getpid) == atomic_load(&reaper.owner);
+}
+
 void reaper_start_pending(void)
 {
     if (!atomic_load_explicit(&reaper.wanted, memory_order_relaxed) || !norst_acting() ||
-        !reaper_active())
+        !reaper_active() || !in_owner())
         return;
     int expected = THREAD_NONE;
     if (!atomic_compare_exchange_strong(&reaper.thread, &expected, THREAD_STARTING))
@@ -471,6 +480,8 @@ static void wait_gone(int tid)
 void reaper_stop(void)
 {
     int expected = THREAD_RUNNING;
+    if (!reaper_active() || !in_owner())
+        return;
     if (atomic_compare_exchange_strong(&reaper.thread, &expected, THREAD_STOPPING)) {
         atomic_store(&reaper.stop, 1);
         reaper_nudge(0);
@@ -625,7 +636,7 @@ int reaper_evict_all(void)
  * freed: 0 means none, and the caller need not try again. */
 int reaper_give_back(void)
 {
-    if (!reaper_active())
+    if (!reaper_active() || !in_owner())
         return 0;
     reaper_stop(); /* the thread is gone, what lingered is finished */
     /* No handoff begins until the fds are closed; one under way ends first
