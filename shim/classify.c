@@ -29,7 +29,7 @@
 long unread_bytes(int fd)
 {
     int queued = 0, at_mark = 0;
-    if (sys3(SYS_ioctl, fd, FIONREAD, &queued) < 0)
+    if (probe_checked(sys3(SYS_ioctl, fd, FIONREAD, &queued)) < 0)
         return -1;
     if (queued == 0 && sys3(SYS_ioctl, fd, SIOCATMARK, &at_mark) == 0 && at_mark)
         return 1;
@@ -47,7 +47,7 @@ static long receive_memory(int fd)
 {
     unsigned int meminfo[SK_MEMINFO_VARS] = {0};
     socklen_t len = sizeof meminfo;
-    long ret = sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_MEMINFO, meminfo, &len);
+    long ret = probe_checked(sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_MEMINFO, meminfo, &len));
     if (ret < 0)
         return ret; /* -errno: -ENOTSOCK, -EBADF, -ENOPROTOOPT */
     if (len <= SK_MEMINFO_BACKLOG * sizeof meminfo[0])
@@ -59,7 +59,7 @@ int is_tcp(int fd)
 {
     int protocol = 0;
     socklen_t len = sizeof protocol;
-    return sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) == 0 &&
+    return probe_checked(sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len)) == 0 &&
            protocol == IPPROTO_TCP;
 }
 
@@ -67,7 +67,7 @@ static int tcp_state(int fd)
 {
     struct tcp_info info;
     socklen_t len = sizeof info;
-    if (sys5(SYS_getsockopt, fd, IPPROTO_TCP, TCP_INFO, &info, &len) < 0)
+    if (probe_checked(sys5(SYS_getsockopt, fd, IPPROTO_TCP, TCP_INFO, &info, &len)) < 0)
         return -1;
     return info.tcpi_state;
 }
@@ -102,7 +102,7 @@ void classify(int fd, int want_state, int likely_tcp, struct tcp_probe *out)
     int memory_first = likely_tcp && !want_state;
     if (memory_first) {
         long rmem = receive_memory(fd);
-        if (rmem == -ENOTSOCK || rmem == -EBADF)
+        if (rmem == -ENOTSOCK || rmem == -EBADF || !norst_acting())
             return;
         if (rmem == 0) {
             out->kind = KIND_IDLE; /* listening sockets too: nothing to read */

@@ -40,11 +40,11 @@ static enum linger_option linger_option(int fd)
 {
     struct linger lg = {0, 0};
     socklen_t len = sizeof lg;
-    if (sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_LINGER, &lg, &len) < 0 || !lg.l_onoff)
+    if (probe_checked(sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_LINGER, &lg, &len)) < 0 ||
+        !lg.l_onoff)
         return LINGER_OFF;
     return lg.l_linger == 0 ? LINGER_ABORT : LINGER_TIMED;
 }
-
 
 static void record_addresses(int fd, struct close_event *ev)
 {
@@ -60,7 +60,7 @@ static int begin_in(int fd, enum close_path_kind path, const void *caller,
     struct tcp_probe probe;
     int linger_all = norst_cfg.mode == MODE_ALWAYS;
 
-    if (!norst_ready || norst_cfg.mode == MODE_OFF)
+    if (!norst_acting() || norst_cfg.mode == MODE_OFF)
         return 0;
 
     /* classify */

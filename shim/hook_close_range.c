@@ -42,7 +42,7 @@ static void close_sockets_in_range(unsigned first, unsigned last,
     struct close_event spare;
     struct close_batch batch = {.evs = NULL, .spare = &spare, .capacity = 16};
 
-    if (!norst_ready || norst_cfg.mode == MODE_OFF)
+    if (!norst_acting() || norst_cfg.mode == MODE_OFF)
         return;
     batch.path = path;
     batch.caller = caller;

@@ -31,7 +31,11 @@ static int dup_over(int oldfd, int newfd, int flags, enum close_path_kind path,
 
     if (internal_fd_is(oldfd))
         return not_open();
-    if (oldfd != newfd && newfd >= 0 && sys2(SYS_fcntl, oldfd, F_GETFD) >= 0) {
+    if (!norst_acting()) {
+        /* No call of ours: the kernel closes whatever held newfd, our own
+         * fd too, which then is simply no longer ours. */
+        internal_fd_forget(newfd);
+    } else if (oldfd != newfd && newfd >= 0 && sys2(SYS_fcntl, oldfd, F_GETFD) >= 0) {
         KEEP_ERRNO;
         /* The application wants this number: our fd moves out of its way. */
         if (internal_fd_is(newfd))
@@ -65,7 +69,7 @@ NORST_API int dup(int oldfd)
 {
     if (internal_fd_is(oldfd))
         return not_open();
-    int newfd = REAL(real_dup, "dup")(oldfd);
+    int newfd = NEW_FD(REAL(real_dup, "dup")(oldfd), -1);
     if (newfd >= 0) {
         KEEP_ERRNO;
         fdtab_duped(oldfd, newfd);
@@ -79,8 +83,11 @@ static int fcntl_hooked(int fd, int cmd, void *arg)
 {
     if (internal_fd_is(fd))
         return not_open(); /* F_SETFD 0 on the log would hand it to exec'd children */
-    int ret = REAL(real_fcntl, "fcntl")(fd, cmd, arg);
-    if (ret >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)) {
+    int (*real_fn)(int, int, ...) = REAL(real_fcntl, "fcntl");
+    if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
+        return real_fn(fd, cmd, arg);
+    int ret = NEW_FD(real_fn(fd, cmd, arg), -1);
+    if (ret >= 0) {
         KEEP_ERRNO;
         fdtab_duped(fd, ret);
     }

@@ -130,7 +130,7 @@ __attribute__((destructor)) static void norst_at_exit(void)
 
     /* A child that runs no atfork handler and then calls exit() (a vfork
      * child must not, but some do): not our tables, not our sockets. */
-    if (!norst_ready || norst_cfg.mode == MODE_OFF || !owner_is_self())
+    if (!norst_acting() || norst_cfg.mode == MODE_OFF || !owner_is_self())
         return;
     KEEP_ERRNO; /* later exit handlers see the errno the application left */
     reaper_at_exit();

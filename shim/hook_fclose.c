@@ -9,7 +9,7 @@ static int fclose_hooked(FILE *stream, const void *caller)
     struct close_event ev;
     enum prepared how = PREP_NOTHING;
 
-    if (stream && norst_ready) {
+    if (stream && norst_acting()) {
         KEEP_ERRNO; /* fflush on a read stream over a socket fails: ESPIPE */
         int fd = fileno_unlocked(stream);
         if (fd >= 0) {

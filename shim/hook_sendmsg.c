@@ -26,7 +26,7 @@ NORST_API ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
     ssize_t (*real_fn)(int, const struct msghdr *, int) = REAL(real_sendmsg, "sendmsg");
     /* Marked before sending: once sent, the receiver may act at once. */
-    if (msg && msg->msg_controllen) {
+    if (msg && msg->msg_controllen && norst_acting()) {
         KEEP_ERRNO;
         mark_passed_fds(msg);
     }

@@ -5,6 +5,7 @@
  * libc's syscall() untouched, with all six argument registers. */
 #include <errno.h>
 #include <stdarg.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -56,8 +57,17 @@ __attribute__((no_sanitize_address)) NORST_API long syscall(long number, ...)
 #endif
     if (starts_process(number))
         fdtab_spawned();
+    int installs = (number == SYS_seccomp && seccomp_installs(a[0])) ||
+                   (number == SYS_prctl && a[0] == PR_SET_SECCOMP);
+    if (installs)
+        seccomp_before();
+    if (number == SYS_unshare || number == SYS_setns)
+        namespace_before(number == SYS_setns ? a[1] : a[0],
+                         number == SYS_setns ? NS_SETNS : NS_UNSHARE);
     if (real.syscall) {
         long ret = real.syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+        if (installs)
+            seccomp_after(ret);
 #ifdef SYS_epoll_create
         if (number == SYS_epoll_create)
             epoll_created((int)ret);
@@ -69,6 +79,8 @@ __attribute__((no_sanitize_address)) NORST_API long syscall(long number, ...)
         return ret;
     }
     long ret = raw_syscall6(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+    if (installs)
+        seccomp_after(ret);
     if (number == SYS_io_uring_setup && ret >= 0)
         fdtab_ring_created();
     if (ret < 0 && ret > -4096) {

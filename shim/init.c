@@ -38,6 +38,8 @@ __attribute__((constructor(101))) static void norst_init(void)
     real_resolve();
     fdtab_init();
     config_load();
+    if (norst_cfg.async)
+        reaper_load();
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     __atomic_store_n(&norst_ready, 1, __ATOMIC_RELEASE);
 }

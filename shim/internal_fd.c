@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
@@ -45,21 +46,51 @@ int internal_fd_add(int fd)
     return -1;
 }
 
-/* Park an fd far from the low numbers the application is handed, and hide
- * it. Returns its slot. */
-int internal_fd_adopt(int fd)
+/* The kernel sizes a process's fd table to its highest open fd (8 bytes a
+ * number): under a soft limit of a million, the top of the range would cost
+ * every process 8 MB of kernel memory. Above this, the shim's fds stay here;
+ * an application would need that many fds open before it noticed. */
+#define FD_TOP_MAX 65536L
+
+long internal_fd_top(void)
 {
     struct rlimit rl;
-    long floor = 512;
-    if (sys2(SYS_getrlimit, RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        (long)rl.rlim_cur - 16 < floor)
-        floor = (long)rl.rlim_cur - 16;
-    if (floor > fd) {
-        long high = sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, floor);
-        if (high >= 0) {
-            sys1(SYS_close, fd);
-            fd = (int)high;
-        }
+    if (sys2(SYS_getrlimit, RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+        rl.rlim_cur > (rlim_t)FD_TOP_MAX)
+        return FD_TOP_MAX;
+    return (long)rl.rlim_cur;
+}
+
+/* F_DUPFD gives the lowest free number from its argument up: from start
+ * down, the first that succeeds gives the highest free number at or above
+ * start (a few tries; the shim's fds keep the top packed). */
+long internal_fd_dup_high(int fd, long start, long floor)
+{
+    long ret = -EMFILE;
+    for (long n = start, tries = 0; n >= floor && n >= 0 && tries < 16; n--, tries++) {
+        ret = sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, n);
+        if (ret >= 0 || (ret != -EMFILE && ret != -EINVAL))
+            return ret;
+    }
+    return ret;
+}
+
+int internal_fd_count(void)
+{
+    int count = 0;
+    for (int i = 0; i < MAX_INTERNAL; i++)
+        count += atomic_load_explicit(&internal_fds[i], memory_order_relaxed) >= 0;
+    return count;
+}
+
+/* Park an fd at the top of the fd range, above every number the
+ * application is handed (lowest first), and hide it. Returns its slot. */
+int internal_fd_adopt(int fd)
+{
+    long high = internal_fd_dup_high(fd, internal_fd_top() - 1 - internal_fd_count(), fd + 1);
+    if (high >= 0) {
+        sys1(SYS_close, fd);
+        fd = (int)high;
     }
     return internal_fd_add(fd);
 }
@@ -75,6 +106,13 @@ void internal_fd_remove(int fd)
         int expected = fd;
         atomic_compare_exchange_strong(&internal_fds[i], &expected, -1);
     }
+}
+
+void internal_fd_forget(int fd)
+{
+    internal_fd_remove(fd);
+    if (fdtab_is_reaper(fd))
+        fdtab_set_reaper(fd, 0);
 }
 
 int internal_fd_is(int fd)

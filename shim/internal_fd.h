@@ -10,9 +10,19 @@
 /* Returns a slot number for internal_fd_get, or -1 if the table is full. */
 int internal_fd_add(int fd);
 int internal_fd_get(int slot);
-/* Move fd to a high number, then internal_fd_add it. */
+/* Move fd to the highest free number below internal_fd_top(), then
+ * internal_fd_add it. */
 int internal_fd_adopt(int fd);
+/* The soft RLIMIT_NOFILE, capped: the shim's fds live just below it. */
+long internal_fd_top(void);
+/* A close-on-exec duplicate of fd at the highest free number from start
+ * down to floor (a few tries), or -errno. */
+long internal_fd_dup_high(int fd, long start, long floor);
+/* How many of the shim's own fds (log, epoll set, eventfd) are open. */
+int internal_fd_count(void);
 void internal_fd_remove(int fd);
+/* No longer ours, wherever it was listed (it was closed behind our back). */
+void internal_fd_forget(int fd);
 int internal_fd_is(int fd);
 /* Move any internal fd out of [first, last] (or give it up if it cannot
  * move), so that the application can have those numbers. */

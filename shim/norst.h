@@ -75,6 +75,17 @@ void *real_lookup(const char *name);
 /* set once config, log and symbols are ready; hooks pass through before */
 extern int norst_ready;
 
+/* ---- stepping aside (aside.c) ---- */
+/* 0 before load and, for good, once a seccomp filter governs the process:
+ * then a hook calls the real function and makes no call of its own. */
+int norst_acting(void);
+void norst_step_aside(void);
+/* A probe's raw result, passed through: -EPERM or -ENOSYS where the kernel
+ * cannot give them means a seccomp filter with an errno action: step aside. */
+long probe_checked(long ret);
+/* 1: a seccomp filter or strict mode is in place, 0: none, -1: unknown. */
+int seccomp_mode_now(void);
+
 /* ---- what a close looks like (classify.c) ---- */
 enum fd_kind {
     KIND_OTHER,      /* not a socket, not TCP, or MPTCP: never ours */
@@ -192,6 +203,32 @@ int raw_close_fd(int fd);
 long close_range_hooked(unsigned first, unsigned last, int flags,
                         enum close_path_kind path, const void *caller);
 
+/* ---- hook_seccomp.c, hook_unshare.c (also reached through syscall()) ---- */
+int seccomp_installs(long op); /* SECCOMP_SET_MODE_STRICT or _FILTER */
+void seccomp_before(void);     /* the reaper ends before a filter comes */
+long seccomp_after(long ret);  /* installed (ret >= 0): step aside */
+/* Before unshare(flags) or setns(fd, flags). */
+enum namespace_call { NS_UNSHARE, NS_SETNS };
+void namespace_before(long flags, enum namespace_call call);
+
+/* ---- calls that make a new fd (hook_newfd.c) ---- */
+/* Before: a safe place to start the reaper's thread. After an EMFILE while
+ * the reaper holds fds: finish those, and 1 to call once more (errno is
+ * left exactly as the failed call set it when there is no retry). */
+void new_fd_before(void);
+int new_fd_retry(void);
+#define NEW_FD(call, failed)                                                   \
+    ({                                                                         \
+        int errno_before_ = errno;                                             \
+        new_fd_before();                                                       \
+        __auto_type ret_ = (call);                                             \
+        if (ret_ == (failed) && new_fd_retry()) {                              \
+            errno = errno_before_; /* a retry that succeeds leaves it */       \
+            ret_ = (call);                                                     \
+        }                                                                      \
+        ret_;                                                                  \
+    })
+
 /* ---- sharing (sharing.c) ---- */
 /* SHARE_BATCH_PEER: a lower fd of ours, closed in the same batch, holds the
  * same socket and makes its one decision. */
@@ -253,10 +290,19 @@ void drain_prepare_read(int fd);
 int drain_step(struct close_event *ev, int fd, unsigned long long max_bytes, int to_empty);
 
 /* ---- NORST_ASYNC=1 (reaper.c) ---- */
-void reaper_start(void);
+/* From a hook that is never a close (socket, accept, open...): start the
+ * reaper's thread if a handoff has been waiting for one. One atomic load
+ * when there is nothing to do. */
+void reaper_start_pending(void);
+/* Finish every lingering socket and end the thread, waiting until the
+ * kernel no longer counts it (before unshare/setns/seccomp). */
+void reaper_stop(void);
+/* At load, in async mode: what the thread may do (reads the seccomp state). */
+void reaper_load(void);
 int reaper_active(void);
 int reaper_handoff(struct close_event *ev);
 int reaper_evict_all(void);
+int reaper_give_back(void);
 void reaper_release_fd(int fd);
 void reaper_lock(void);   /* held while the reaper uses its own fds */
 void reaper_unlock(void);

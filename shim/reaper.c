@@ -11,8 +11,16 @@
  * once, through an eventfd. Any failure, or the NORST_MAX_LINGER cap, falls
  * back to the synchronous drain.
  *
- * The reaper (one thread per process, started outside any close, all signals
- * blocked): takes the intake at every wake-up, adds each socket to its epoll
+ * The reaper's parts (entries, epoll set, eventfd: raw syscalls only) are
+ * set up by the first handoff; its thread (one per process, all signals
+ * blocked) is started by the next hook that is never a close (pthread_create
+ * is not async-signal-safe, and a close may run in a signal handler), so a
+ * process that never lingers never has a thread. Until then, and at exit if
+ * no such hook ran, the handed-off sockets wait with their FIN out; exit
+ * drains them in the exiting thread. unshare/setns/seccomp stop the thread
+ * (reaper_stop), a later handoff starts it again.
+ *
+ * The thread takes the intake at every wake-up, adds each socket to its epoll
  * set (there, not in close: an epoll_ctl waits on the epoll set's mutex,
  * which the reaper holds while it collects events), keeps entries in deadline
  * order (every socket gets the same NORST_LINGER_MS, so that is handoff
@@ -34,6 +42,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "compat.h"
 #include "internal_fd.h"
@@ -42,6 +51,7 @@
 #include "sys.h"
 
 NORST_OLD_SYMBOL(pthread_create);
+NORST_OLD_SYMBOL(pthread_join);
 NORST_OLD_SYMBOL(pthread_attr_setstacksize);
 NORST_OLD_SYMBOL(pthread_sigmask);
 
@@ -62,11 +72,19 @@ struct lingering {
     struct close_event ev;
 };
 
+enum { THREAD_NONE, THREAD_STARTING, THREAD_RUNNING, THREAD_STOPPING, THREAD_FAILED };
+
 static struct {
-    _Atomic int state; /* 0 not started, 1 starting, 2 running */
+    _Atomic int state; /* 0 not set up, 1 setting up (or failed), 2 ready */
+    _Atomic int thread; /* THREAD_*: the thread is started apart, on demand */
+    _Atomic int wanted; /* a handoff waits for the thread to be started */
+    _Atomic int stop;   /* reaper_stop: the thread leaves its loop */
+    pthread_t handle;
+    _Atomic int tid;    /* the thread's kernel tid */
     _Atomic int lingering;
     int capacity;
-    int base_fd; /* reaper duplicates live at this number and above */
+    int top;     /* duplicates go below this number (internal_fd_top) */
+    int floor;   /* and never below this one */
     int epfd;    /* internal_fd slot: the number may move */
     int wakefd;  /* internal_fd slot of the eventfd */
     _Atomic int asleep; /* the reaper waits with nothing to do: wake it */
@@ -265,18 +283,54 @@ static void expire(long now)
         finish(reaper.head, OUT_TIME_BOUND);
 }
 
+/* After a wait: the intake, the events, the deadlines. Returns 1 when
+ * there was work (the caller looks again soon). */
+static int take_events(const struct epoll_event *events, long n)
+{
+    reaper_lock();
+    int busy = ingest() > 0;
+    for (long k = 0; k < n; k++) {
+        uint64_t t = events[k].data.u64, count;
+        int i = (int)(uint32_t)t;
+        if (t == WAKE_TOKEN) {
+            sys3(SYS_read, internal_fd_get(reaper.wakefd), &count, sizeof count);
+            continue;
+        }
+        busy = 1;
+        if (i < reaper.capacity && atomic_load(&reaper.entries[i].listed) && token(i) == t)
+            serve(i);
+    }
+    expire(monotonic_ms());
+    reaper_unlock();
+    return busy;
+}
+
+/* SCHED_BATCH: a socket event waking the reaper must not preempt the
+ * application's threads (on a busy machine that showed as close() latency
+ * outliers). Only where no seccomp filter was in place at load:
+ * sched_setscheduler is in systemd's @resources, which hardened units deny
+ * (SystemCallFilter=~@resources kills on it). */
+static int batch_allowed;
+
+void reaper_load(void)
+{
+    batch_allowed = seccomp_mode_now() == 0;
+}
+
 static void *reaper_main(void *arg)
 {
     struct epoll_event events[128];
     struct sched_param batch = {0};
     int busy = 0;
     (void)arg;
-    /* SCHED_BATCH: a socket event waking the reaper must not preempt the
-     * application's threads (on a busy machine that showed as close()
-     * latency outliers); the reaper's work is never urgent to the ms. */
-    sys3(SYS_sched_setscheduler, 0, SCHED_BATCH, &batch);
+    atomic_store(&reaper.tid, (int)sys0(SYS_gettid));
+    if (batch_allowed && norst_acting())
+        sys3(SYS_sched_setscheduler, 0, SCHED_BATCH, &batch);
     for (;;) {
         long timeout = 0;
+        /* Asked to end, or the process is under a filter now: no more calls. */
+        if (atomic_load(&reaper.stop) || !norst_acting())
+            return NULL;
         if (busy) {
             struct timespec gather = {0, GATHER_NS};
             sys2(SYS_nanosleep, &gather, NULL);
@@ -308,50 +362,48 @@ static void *reaper_main(void *arg)
             sys2(SYS_nanosleep, &pause, NULL);
         }
         atomic_store(&reaper.asleep, 0);
-        reaper_lock();
-        busy = ingest() > 0;
-        for (long k = 0; k < n; k++) {
-            uint64_t t = events[k].data.u64, count;
-            int i = (int)(uint32_t)t;
-            if (t == WAKE_TOKEN) {
-                sys3(SYS_read, internal_fd_get(reaper.wakefd), &count, sizeof count);
-                continue;
-            }
-            busy = 1;
-            if (i < reaper.capacity && atomic_load(&reaper.entries[i].listed) && token(i) == t)
-                serve(i);
-        }
-        expire(monotonic_ms());
-        reaper_unlock();
+        if (n < 0)
+            n = 0;
+        busy = take_events(events, n);
     }
-    return NULL;
 }
 
-/* ---- start, lazily, from a hook that is never a close ---- */
+/* ---- set up by the first handoff; the thread on demand ---- */
 
-void reaper_start(void)
+static void close_internal(int *slot)
 {
-    struct rlimit rl;
+    int fd = internal_fd_get(*slot);
+    if (fd >= 0) {
+        internal_fd_remove(fd);
+        sys1(SYS_close, fd);
+    }
+    *slot = -1;
+}
+
+/* Raw syscalls only: this runs inside the close that first lingers. */
+static void setup_parts(void)
+{
     int expected = 0;
-    if (!norst_cfg.async || !owner_is_self() ||
-        !atomic_compare_exchange_strong(&reaper.state, &expected, 1))
-        return;
+    if (!atomic_compare_exchange_strong(&reaper.state, &expected, 1))
+        return; /* set up, under way (maybe in the code this handler interrupted), or failed */
 
-    /* Duplicates live in the upper half of the fd range, away from the
-     * lowest-first numbers the application is handed. */
-    long limit = 1024;
-    if (sys2(SYS_getrlimit, RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-        limit = (long)rl.rlim_cur;
-    reaper.base_fd = (int)(limit / 2);
-    reaper.capacity = (int)(norst_cfg.max_linger < limit / 2 ? norst_cfg.max_linger : limit / 2);
-
-    size_t bytes = (size_t)reaper.capacity * sizeof(struct lingering);
-    long map = raw_syscall6(SYS_mmap, 0, (long)bytes, PROT_READ | PROT_WRITE,
-                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    /* Pages of the entry array appear as entries are first used. */
-    if (reaper.capacity <= 0 || (map < 0 && map > -4096))
-        goto fail;
-    reaper.entries = (struct lingering *)map;
+    /* After reaper_give_back the entries stay (a handoff may hold one). */
+    if (!reaper.entries) {
+        /* Duplicates live at the top of the fd range, below the shim's
+         * other fds, away from the lowest-first numbers the application is
+         * handed. */
+        reaper.top = (int)internal_fd_top();
+        reaper.floor = reaper.top / 2;
+        reaper.capacity = (int)(norst_cfg.max_linger < reaper.top / 2 ? norst_cfg.max_linger
+                                                                      : reaper.top / 2);
+        size_t bytes = (size_t)reaper.capacity * sizeof(struct lingering);
+        long map = raw_syscall6(SYS_mmap, 0, (long)bytes, PROT_READ | PROT_WRITE,
+                                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        /* Pages of the entry array appear as entries are first used. */
+        if (reaper.capacity <= 0 || (map < 0 && map > -4096))
+            goto fail;
+        reaper.entries = (struct lingering *)map;
+    }
     long epfd = sys1(SYS_epoll_create1, EPOLL_CLOEXEC);
     if (epfd < 0 || (reaper.epfd = internal_fd_adopt((int)epfd)) < 0)
         goto fail;
@@ -361,32 +413,79 @@ void reaper_start(void)
     struct epoll_event wake = {.events = EPOLLIN, .data.u64 = WAKE_TOKEN};
     if (sys4(SYS_epoll_ctl, EPFD, EPOLL_CTL_ADD, internal_fd_get(reaper.wakefd), &wake) < 0)
         goto fail;
-    /* Grow the fd table to the top of the reaper's range now: growing it
-     * later, with a second thread sharing it, waits for an RCU grace period
-     * (expand_fdtable) inside some close(). */
-    long top = sys3(SYS_fcntl, EPFD, F_DUPFD_CLOEXEC, reaper.base_fd + reaper.capacity - 1);
-    if (top >= 0)
-        sys1(SYS_close, top);
+    atomic_store_explicit(&reaper.state, 2, memory_order_release);
+    return;
+fail:
+    /* Most likely the fd limit: a later handoff tries again, and closes
+     * drain synchronously meanwhile. */
+    close_internal(&reaper.epfd);
+    close_internal(&reaper.wakefd);
+    atomic_store(&reaper.state, reaper.entries ? 0 : 1);
+    static _Atomic int warned;
+    if (!atomic_exchange(&warned, 1))
+        warn_stderr("libnorst: NORST_ASYNC=1: cannot set up the reaper; closes drain synchronously");
+}
+
+void reaper_start_pending(void)
+{
+    if (!atomic_load_explicit(&reaper.wanted, memory_order_relaxed) || !norst_acting() ||
+        !reaper_active() || !owner_is_self())
+        return;
+    int expected = THREAD_NONE;
+    if (!atomic_compare_exchange_strong(&reaper.thread, &expected, THREAD_STARTING))
+        return;
+    atomic_store(&reaper.wanted, 0);
 
     /* The thread inherits a mask with every signal blocked: the
-     * application's signals must never land on it. */
+     * application's signals must never land on it. Joinable: reaper_stop
+     * waits for it to be gone. */
     sigset_t all, old;
-    pthread_t thread;
     pthread_attr_t attr;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 256 * 1024);
-    int started = pthread_create(&thread, &attr, reaper_main, NULL) == 0;
+    int started = pthread_create(&reaper.handle, &attr, reaper_main, NULL) == 0;
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    atomic_store(&reaper.thread, started ? THREAD_RUNNING : THREAD_FAILED);
     if (!started)
-        goto fail;
-    atomic_store_explicit(&reaper.state, 2, memory_order_release);
-    return;
-fail:
-    warn_stderr("libnorst: NORST_ASYNC=1: cannot start the reaper; closes drain synchronously");
+        warn_stderr("libnorst: NORST_ASYNC=1: cannot start the reaper; closes drain synchronously");
+    else if (atomic_load(&reaper.intake))
+        reaper_nudge(0);
+}
+
+/* pthread_join returns once the kernel cleared the thread's tid, which
+ * exit_mm does before exit_notify unhashes the task; until then the
+ * thread still counts for thread_group_empty(), so unshare(CLONE_NEWUSER)
+ * would still fail. Wait (bounded) until its tid no longer names a task. */
+static void wait_gone(int tid)
+{
+    long pid = sys0(SYS_getpid);
+    for (int spins = 0; tid > 0 && spins < 100000; spins++) {
+        if (sys3(SYS_tgkill, pid, tid, 0) == -ESRCH)
+            return;
+        sys0(SYS_sched_yield);
+    }
+}
+
+void reaper_stop(void)
+{
+    int expected = THREAD_RUNNING;
+    if (!reaper_active() || !owner_is_self())
+        return;
+    if (atomic_compare_exchange_strong(&reaper.thread, &expected, THREAD_STOPPING)) {
+        atomic_store(&reaper.stop, 1);
+        reaper_nudge(0);
+        pthread_join(reaper.handle, NULL);
+        wait_gone(atomic_load(&reaper.tid));
+        atomic_store(&reaper.stop, 0);
+        atomic_store(&reaper.thread, THREAD_NONE);
+    }
+    reaper_evict_all();
+    /* Nothing waits for a thread now: none starts until the next handoff. */
+    if (atomic_load(&reaper.lingering) == 0)
+        atomic_store(&reaper.wanted, 0);
 }
 
 /* ---- the handoff, inside close ---- */
@@ -405,7 +504,8 @@ static void detach_from_application(int fd)
 
 static int handoff(struct close_event *ev)
 {
-    if (atomic_fetch_add(&reaper.lingering, 1) >= reaper.capacity)
+    int before = atomic_fetch_add(&reaper.lingering, 1);
+    if (before >= reaper.capacity)
         goto refuse;
     int i = entry_take();
     if (i < 0)
@@ -413,7 +513,10 @@ static int handoff(struct close_event *ev)
     struct lingering *e = &reaper.entries[i];
     drain_send_fin(ev);
     detach_from_application(ev->fd);
-    long dup = sys3(SYS_fcntl, ev->fd, F_DUPFD_CLOEXEC, reaper.base_fd);
+    /* Just below the lingering ones: they stay packed under the shim's own
+     * fds at the top (a finished one's number is the lowest free there). */
+    long dup = internal_fd_dup_high(ev->fd, reaper.top - internal_fd_count() - before - 1,
+                                    reaper.floor);
     if (dup < 0 || !fdtab_set_reaper((int)dup, 1)) {
         if (dup >= 0)
             sys1(SYS_close, dup);
@@ -431,6 +534,8 @@ static int handoff(struct close_event *ev)
     while (!atomic_compare_exchange_weak(&reaper.intake, &head, i + 1));
     if (atomic_exchange(&reaper.asleep, 0))
         reaper_nudge(0);
+    if (atomic_load(&reaper.thread) != THREAD_RUNNING)
+        atomic_store(&reaper.wanted, 1);
     return 1;
 refuse:
     atomic_fetch_sub(&reaper.lingering, 1);
@@ -447,10 +552,18 @@ static _Atomic int forking; /* forks being prepared, in any thread */
 
 int reaper_handoff(struct close_event *ev)
 {
-    if (!norst_cfg.async || !reaper_active() || atomic_load(&epoll_overflow))
+    if (!norst_cfg.async || atomic_load(&epoll_overflow) ||
+        atomic_load(&reaper.thread) == THREAD_FAILED)
         return 0;
     atomic_fetch_add(&handoffs_under_way, 1);
-    int handed = !atomic_load(&forking) && handoff(ev);
+    int handed = 0;
+    if (!atomic_load(&forking)) {
+        /* The first handoff sets the reaper up (not under a fork's prepare
+         * or reaper_give_back: both wait for handoffs under way). */
+        if (!reaper_active())
+            setup_parts();
+        handed = reaper_active() && handoff(ev);
+    }
     atomic_fetch_sub(&handoffs_under_way, 1);
     return handed;
 }
@@ -509,6 +622,34 @@ int reaper_evict_all(void)
     return freed;
 }
 
+/* The application's call failed with EMFILE: every fd of the reaper's goes
+ * back, the lingering sockets (finished early) and its epoll set and
+ * eventfd (set up again by the next handoff). Returns how many fds were
+ * freed: 0 means none, and the caller need not try again. */
+int reaper_give_back(void)
+{
+    if (!reaper_active() || !owner_is_self())
+        return 0;
+    reaper_stop(); /* the thread is gone, what lingered is finished */
+    /* No handoff begins until the fds are closed; one under way ends first
+     * (bounded: a handoff a signal handler interrupted cannot end). */
+    atomic_fetch_add(&forking, 1);
+    for (int spins = 0; atomic_load(&handoffs_under_way) > 0 && spins < 100000; spins++)
+        sys0(SYS_sched_yield);
+    reaper_lock();
+    int freed = atomic_load(&reaper.lingering) + 2;
+    ingest();
+    while (reaper.head >= 0)
+        finish(reaper.head, OUT_EVICTED);
+    atomic_store(&reaper.wanted, 0);
+    close_internal(&reaper.epfd);
+    close_internal(&reaper.wakefd);
+    atomic_store(&reaper.state, 0);
+    reaper_unlock();
+    atomic_fetch_sub(&forking, 1);
+    return freed;
+}
+
 /* dup2 onto a number a lingering socket holds: move the socket elsewhere,
  * or finish it if no fd is free above. */
 void reaper_release_fd(int fd)
@@ -547,8 +688,20 @@ void reaper_at_exit(void)
         return;
     long deadline = monotonic_ms() + norst_cfg.linger_ms + 100;
     while (atomic_load(&reaper.lingering) > 0 && monotonic_ms() < deadline) {
-        struct timespec ms = {0, 1000000};
-        sys2(SYS_nanosleep, &ms, NULL);
+        if (atomic_load(&reaper.thread) == THREAD_RUNNING) {
+            struct timespec ms = {0, 1000000};
+            sys2(SYS_nanosleep, &ms, NULL);
+            continue;
+        }
+        /* No thread (no hook that may start one ran since the handoffs):
+         * this one does the reaper's work. */
+        struct epoll_event events[64];
+        long n = 0;
+        if (internal_fd_enter()) {
+            n = sys5(SYS_epoll_pwait, EPFD, events, 64, 10, NULL);
+            internal_fd_leave();
+        }
+        take_events(events, n < 0 ? 0 : n);
     }
     reaper_evict_all();
 }
@@ -562,7 +715,11 @@ void reaper_after_fork_child(void)
     atomic_store(&handoffs_under_way, 0);
     atomic_store(&forking, 0);
     atomic_store(&reaper.lock, 0);
-    if (atomic_load(&reaper.state) == 0)
+    atomic_store(&reaper.thread, THREAD_NONE);
+    atomic_store(&reaper.wanted, 0);
+    atomic_store(&reaper.stop, 0);
+    /* Stepped aside: the copies stay, as the process's own fds would. */
+    if (atomic_load(&reaper.state) == 0 || !norst_acting())
         return;
     fdtab_close_reaper_fds();
     int epfd = EPFD;

@@ -71,7 +71,7 @@ static struct fd_slot *slot_of(int fd)
 static __attribute__((noinline)) uint64_t inode_of(int fd)
 {
     struct stat st;
-    if (sys2(SYS_fstat, fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+    if (probe_checked(sys2(SYS_fstat, fd, &st)) < 0 || !S_ISSOCK(st.st_mode))
         return 0;
     return st.st_ino;
 }

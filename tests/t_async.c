@@ -49,15 +49,16 @@ static void returns_at_once(void)
     case_end();
 }
 
-/* The reaper sleeps with nothing to do; the handoff must wake it, or the
- * peer's EOF would wait for a timeout of the full bound to be noticed. */
-static void wakes_from_idle(void)
+/* No thread before the first handoff; the next call that is never a close
+ * starts it, and the waiting socket is served at once, or the peer's EOF
+ * would wait for a timeout of the full bound to be noticed. */
+static void starts_at_next_call(void)
 {
     struct exchange x;
     const char *env[] = {"NORST_ASYNC=1", "NORST_LINGER_MS=3000", "NORST_LOG=stderr", NULL};
 
-    case_begin("async: a handoff wakes the idle reaper; the peer's EOF ends the drain at once");
-    exchange_run(&x, 1, env, 4, "accept queued:10 read:1 sleep:200 close sleep:1000", 10);
+    case_begin("async: the next call starts the reaper; the peer's EOF ends the drain at once");
+    exchange_run(&x, 1, env, 4, "accept queued:10 read:1 sleep:200 close reuse sleep:1000", 10);
     CHECK(x.server_status == 0, "server: %s", x.server.err);
     CHECK(x.peer.eof && !x.peer.reset, "client: eof %d reset %d", x.peer.eof, x.peer.reset);
     CHECK(contains(x.server.err, "action=drain outcome=peer-eof drained=9"), "log: %s", x.server.err);
@@ -275,7 +276,7 @@ static void thread_is_lazy_and_deaf(void)
 int main(void)
 {
     returns_at_once();
-    wakes_from_idle();
+    starts_at_next_call();
     reply_and_seed();
     epoll_reuse();
     fork_and_exec();

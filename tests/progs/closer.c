@@ -28,6 +28,7 @@
  *   fill          write (non-blocking) until the send queue is full
  *   threads       prints "threads=N" and each other thread's blocked signals
  *   cputime       prints "cpu_ms=N": user + system time of all threads so far
+ *   unshare       unshare(CLONE_NEWUSER); prints "unshare=RET errno=NAME"
  *   fork-list     fork a child that prints its socket fds ("child-sockets=N")
  *   exec-list     fork and exec ls -l /proc/self/fd; its output on stdout
  *   exit          return from main with the connection open
@@ -38,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -66,6 +68,7 @@ static const char *errno_name(int e)
     case EBADF: return "EBADF";
     case EINTR: return "EINTR";
     case EIO: return "EIO";
+    case EINVAL: return "EINVAL";
     default: return strerror(e);
     }
 }
@@ -289,6 +292,11 @@ int main(int argc, char **argv)
             fflush(stdout);
         } else if (strcmp(step, "threads") == 0) {
             print_threads();
+        } else if (strcmp(step, "unshare") == 0) {
+            errno = 0;
+            int ret = unshare(CLONE_NEWUSER);
+            printf("unshare=%d errno=%s\n", ret, errno_name(errno));
+            fflush(stdout);
         } else if (strcmp(step, "cputime") == 0) {
             struct rusage ru;
             getrusage(RUSAGE_SELF, &ru);

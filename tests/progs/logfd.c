@@ -7,6 +7,7 @@
  *   spawn   the same, then posix_spawn that ls
  *   system  the same, then system() that ls
  * The children run without the shim, so any fd on the log is inherited. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -20,19 +21,25 @@
 
 extern char **environ;
 
+/* Every fd, wherever the shim placed its own (the top of the range). */
 static int fd_on(const char *path)
 {
-    for (int fd = 0; fd < 4096; fd++) {
-        char link[64], target[PATH_MAX];
-        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    DIR *dir = opendir("/proc/self/fd");
+    struct dirent *d;
+    int found = -1;
+    while (dir && found < 0 && (d = readdir(dir))) {
+        char link[300], target[PATH_MAX];
+        snprintf(link, sizeof link, "/proc/self/fd/%s", d->d_name);
         ssize_t n = readlink(link, target, sizeof target - 1);
         if (n < 0)
             continue;
         target[n] = '\0';
         if (strcmp(target, path) == 0)
-            return fd;
+            found = atoi(d->d_name);
     }
-    return -1;
+    if (dir)
+        closedir(dir);
+    return found;
 }
 
 int main(int argc, char **argv)

@@ -1,0 +1,37 @@
+/* unshare() and setns() refuse a multi-threaded process for some flags
+ * (EINVAL): a new user namespace (ksys_unshare adds CLONE_THREAD, which
+ * check_unshare_flags refuses unless thread_group_empty()), CLONE_THREAD,
+ * CLONE_SIGHAND, CLONE_VM; joining a user namespace (userns_install), a
+ * mount namespace (mntns_install: fs shared by threads) or a time namespace
+ * (timens_install). The reaper's thread must not be why: it ends first,
+ * its sockets finished, and starts again at the next handoff that needs it. */
+#include <sched.h>
+
+#include "norst.h"
+
+#define REFUSED_IF_THREADED (CLONE_NEWUSER | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM)
+#define JOIN_REFUSED_IF_THREADED (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWTIME)
+
+void namespace_before(long flags, enum namespace_call call)
+{
+    /* setns(fd, 0) joins whatever namespace fd is. */
+    int needs_single = call == NS_SETNS ? flags == 0 || (flags & JOIN_REFUSED_IF_THREADED)
+                            : (flags & REFUSED_IF_THREADED) != 0;
+    if (needs_single && norst_acting())
+        reaper_stop();
+}
+
+static int (*real_unshare)(int);
+static int (*real_setns)(int, int);
+
+NORST_API int unshare(int flags)
+{
+    namespace_before(flags, NS_UNSHARE);
+    return REAL(real_unshare, "unshare")(flags);
+}
+
+NORST_API int setns(int fd, int nstype)
+{
+    namespace_before(nstype, NS_SETNS);
+    return REAL(real_setns, "setns")(fd, nstype);
+}

@@ -1,0 +1,87 @@
+/* A process that never lingers must never have a thread; one that does
+ * must still be able to unshare(CLONE_NEWUSER), which the kernel refuses a
+ * multi-threaded process: the reaper's thread ends first, and comes back
+ * when a socket lingers again. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+static void clean_closes_no_thread(void)
+{
+    struct exchange x;
+    const char *env[] = {"NORST_ASYNC=1", NULL};
+
+    case_begin("async: a socket made, read and closed cleanly: the process has one thread");
+    exchange_run(&x, 1, env, 4, "accept read:10 close threads", 10);
+    CHECK(contains(x.server.out, "threads=1"), "%s", x.server.out);
+    CHECK(x.peer.eof && x.delta.out_rsts == 0, "eof %d OutRsts %ld", x.peer.eof, x.delta.out_rsts);
+    case_end();
+}
+
+/* The handoff only queues the socket; with no call after it that may start
+ * a thread, exit itself drains it. */
+static void exit_drains_without_thread(void)
+{
+    struct proc server;
+    struct counters before;
+    char path[64], status[4096];
+    const char *env[] = {"NORST_ASYNC=1", "NORST_LINGER_MS=3000", "NORST_LOG=stderr", NULL};
+
+    case_begin("async: a lingering close and no call after it: still one thread, exit drains the socket");
+    counters_read(&before);
+    closer_start(&server, 1, env, 4, "accept queued:10 read:1 close sleep:500");
+    int fd = peer_connect(4, 5000);
+    peer_send_pattern(fd, 10);
+    struct peer_result r = peer_read_all(fd, 3000); /* our FIN: the handoff is done */
+    snprintf(path, sizeof path, "/proc/%d/status", (int)server.pid);
+    read_text_file(path, status, sizeof status);
+    close(fd);
+    CHECK(proc_finish(&server, 10000) == 0, "server: %s", server.err);
+    struct counters delta = counters_since(&before);
+    CHECK(r.eof && !r.reset, "eof %d reset %d", r.eof, r.reset);
+    CHECK(number_after(status, "Threads:") == 1, "Threads: %ld", number_after(status, "Threads:"));
+    CHECK(contains(server.err, "action=drain outcome=peer-eof"), "log: %s", server.err);
+    CHECK(delta.out_rsts == 0, "OutRsts %ld", delta.out_rsts);
+    case_end();
+}
+
+static void unshare_after_linger(void)
+{
+    struct proc server;
+    struct counters before;
+    const char *env[] = {"NORST_ASYNC=1", "NORST_LINGER_MS=3000", "NORST_LOG=stderr", NULL};
+
+    case_begin("async: unshare(CLONE_NEWUSER) after a lingering close succeeds; the next close still drains");
+    counters_read(&before);
+    closer_start(&server, 1, env, 4,
+                 "accept queued:10 read:1 close threads sleep:200 unshare threads "
+                 "accept queued:10 read:1 close threads");
+    for (int round = 0; round < 2; round++) {
+        int fd = peer_connect(4, 5000);
+        peer_send_pattern(fd, 10);
+        struct peer_result r = peer_read_all(fd, 3000);
+        CHECK(r.eof && !r.reset, "connection %d: eof %d reset %d", round + 1, r.eof, r.reset);
+        close(fd);
+    }
+    CHECK(proc_finish(&server, 10000) == 0, "server: %s", server.err);
+    struct counters delta = counters_since(&before);
+    CHECK(contains(server.out, "unshare=0 errno=0"), "%s", server.out);
+    /* the reaper, none after unshare, the reaper again */
+    const char *first = strstr(server.out, "threads="), *second = first ? strstr(first + 1, "threads=") : NULL;
+    const char *third = second ? strstr(second + 1, "threads=") : NULL;
+    CHECK(first && second && third && atoi(first + 8) == 2 && atoi(second + 8) == 1 && atoi(third + 8) == 2,
+          "%s", server.out);
+    CHECK(count_of(server.err, "action=drain outcome=peer-eof") == 2, "log: %s", server.err);
+    CHECK(delta.out_rsts == 0, "OutRsts %ld", delta.out_rsts);
+    case_end();
+}
+
+int main(void)
+{
+    clean_closes_no_thread();
+    exit_drains_without_thread();
+    unshare_after_linger();
+    return harness_done();
+}
