@@ -100,5 +100,6 @@ int main(int argc, char **argv)
         kill(sleepers[i], SIGKILL);
     while (wait(NULL) > 0)
         ;
+    free(ms);
     return 0;
 }
