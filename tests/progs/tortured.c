@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/securebits.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -443,12 +444,15 @@ static int parse_plan(struct plan *p, const char *text, int i)
 
 /* As a daemon under a capability bounding set runs: without
  * CAP_SYS_PTRACE, a child that made itself undumpable (forkpriv) cannot be
- * read in /proc by its parent. */
+ * read in /proc by its parent. SECBIT_NOROOT first, so that exec'd children
+ * do not get the capabilities back (their /proc would then be closed to the
+ * parent too, cap_ptrace_access_check()). */
 static void drop_capabilities(void)
 {
     struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
     struct __user_cap_data_struct d[2];
     memset(d, 0, sizeof d);
+    prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED);
     syscall(SYS_capset, &h, d);
 }
 

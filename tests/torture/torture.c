@@ -4,10 +4,10 @@
  * and the server's exit status, its children's wait statuses and every fd
  * number it printed must be the same.
  *
- * usage: torture [-t SECONDS] [SEED...]
+ * usage: torture [-t SECONDS] [SEED...] | torture -d SEED...
  *   SEEDs given: those scenarios, one "PASS seed N" or "FAIL seed N" line
  *   each (the make check form). -t: random seeds, one after the other, for
- *   that long. TORTURE_SEED=N in the environment replays that one seed. */
+ *   that long. -d: only describe the scenarios. TORTURE_SEED=N in the environment replays that one seed. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +162,16 @@ int main(int argc, char **argv)
     if (argc > 2 && strcmp(argv[1], "-t") == 0) {
         seconds = atoi(argv[2]);
         first = 3;
+    }
+    if (argc > 1 && strcmp(argv[1], "-d") == 0) {
+        for (int i = 2; i < argc; i++) {
+            struct scenario sc;
+            char words[4096];
+            scenario_make(&sc, strtoull(argv[i], NULL, 0));
+            scenario_describe(&sc, words, sizeof words);
+            printf("seed %s\n%s", argv[i], words);
+        }
+        return 0;
     }
     if (!realpath("./libnorst.so", lib)) {
         perror("torture: ./libnorst.so (run it in the build directory)");
