@@ -344,6 +344,9 @@ static void *busy_thread_main(void *arg)
 static void thread_holder(struct plan *p)
 {
     int busy = strcmp(p->holder, "threadexit") == 0;
+    pthread_mutex_lock(&written_lock);
+    int want = written + 1;
+    pthread_mutex_unlock(&written_lock);
     pthread_t t;
     if (pthread_create(&t, NULL, busy ? busy_thread_main : thread_main, p) != 0)
         die("pthread_create");
@@ -353,7 +356,6 @@ static void thread_holder(struct plan *p)
     }
     /* wait for its reply, so the bytes the peer must get are defined */
     pthread_mutex_lock(&written_lock);
-    int want = written + 1;
     while (written < want)
         pthread_cond_wait(&written_cond, &written_lock);
     pthread_mutex_unlock(&written_lock);

@@ -4,6 +4,7 @@
 #include "run.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -196,6 +197,15 @@ static void play_peers(const struct scenario *sc, int port, struct run_result *r
         }
 }
 
+static void read_small(const char *path, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    size_t got = f ? fread(buf, 1, len - 1, f) : 0;
+    buf[got] = '\0';
+    if (f)
+        fclose(f);
+}
+
 static int by_text(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -217,11 +227,33 @@ static void sorted_lines(char *raw, char *out, size_t len)
         used += (size_t)snprintf(out + used, len - used, "%s\n", lines[i]);
 }
 
+/* Where each thread of a hung server waits: "tid: syscall-number wchan". */
+static void note_threads(pid_t pid, char *out, size_t len)
+{
+    char path[320], line[128], wchan[64];
+    size_t used = 0;
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    for (struct dirent *e; d && (e = readdir(d)) && used < len;) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "/proc/%d/task/%s/syscall", (int)pid, e->d_name);
+        read_small(path, line, sizeof line);
+        snprintf(path, sizeof path, "/proc/%d/task/%s/wchan", (int)pid, e->d_name);
+        read_small(path, wchan, sizeof wchan);
+        used += (size_t)snprintf(out + used, len - used, " [thread %s: syscall %.*s in %s]",
+                                 e->d_name, (int)strcspn(line, " \n"), line, wchan);
+    }
+    if (d)
+        closedir(d);
+}
+
 static void wait_server(pid_t pid, long t0, struct run_result *res)
 {
     while (waitpid(pid, &res->status, WNOHANG) == 0) {
         if (now_ms() > t0 + SERVER_MS) {
             res->hung = 1;
+            note_threads(pid, res->hang, sizeof res->hang);
             kill(-pid, SIGKILL);
             waitpid(pid, &res->status, 0);
             break;
@@ -254,10 +286,6 @@ void run_scenario(const struct scenario *sc, const struct mode *m, const char *l
     close(out_fd);
     res->ms = now_ms() - t0;
     sorted_lines(raw, res->out, sizeof res->out);
-    FILE *f = fopen(err_path, "r");
-    size_t got = f ? fread(res->err, 1, sizeof res->err - 1, f) : 0;
-    res->err[got] = '\0';
-    if (f)
-        fclose(f);
+    read_small(err_path, res->err, sizeof res->err);
     unlink(err_path);
 }

@@ -70,7 +70,7 @@ static int compare(const struct scenario *sc, const struct run_result *base,
     size_t used = 0;
 #define DIFF(...) (found++, used += (size_t)snprintf(diff + used, used < len ? len - used : 0, __VA_ARGS__))
     if (w->hung && !base->hung)
-        DIFF("    hang: the server was killed after %ld ms\n", w->ms);
+        DIFF("    hang: the server was killed after %ld ms;%s\n", w->ms, w->hang);
     else if (w->status != base->status)
         DIFF("    wait status %#x, without the library %#x%s\n", w->status, base->status,
              WIFSIGNALED(w->status) ? " (killed by a signal)" : "");
