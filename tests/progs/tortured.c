@@ -332,9 +332,9 @@ static void *busy_thread_main(void *arg)
     written++;
     pthread_cond_signal(&written_cond);
     pthread_mutex_unlock(&written_lock);
-    for (int i = 0; i < 150; i++) {
-        struct timespec ms = {0, 2000000};
-        nanosleep(&ms, NULL);
+    for (int i = 0; i < 1500; i++) {
+        struct timespec pause = {0, 200000};
+        nanosleep(&pause, NULL);
         if (write(p->fd, "x", 1) != 1)
             break;
     }
@@ -467,8 +467,8 @@ static int serve_main(int argc, char **argv)
         fprintf(stderr, "usage: tortured serve PORT SIGPIPE EXIT PLAN...\n");
         return 2;
     }
-    if (strcmp(argv[3], "ign") == 0)
-        signal(SIGPIPE, SIG_IGN);
+    /* both ways: the disposition came through exec from whoever started us */
+    signal(SIGPIPE, strcmp(argv[3], "ign") == 0 ? SIG_IGN : SIG_DFL);
     drop_capabilities();
     for (int i = 0; i < nplans; i++) {
         children[i] = 0;

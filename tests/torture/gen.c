@@ -69,6 +69,7 @@ static void make_step(struct step *st, unsigned long long *rng)
     int size = (int)upto(rng, 9);
     st->n = size < 2 ? upto(rng, 200) : size < 9 ? upto(rng, 16384) : 200000 + upto(rng, 800000);
     st->racy = strcmp(st->holder, "threadexit") == 0;
+    st->linger_ms = chance(rng, 40) ? 1 + (int)upto(rng, 50) : 0;
 }
 
 void scenario_make(struct scenario *sc, unsigned long long seed)
@@ -124,6 +125,8 @@ void scenario_describe(const struct scenario *sc, char *out, size_t len)
         ADD("  step %d (c%d): peer sends %ld", i, i, st->part1);
         if (st->part2)
             ADD(" + %ld after %d ms", st->part2, st->pause_ms);
+        if (st->linger_ms)
+            ADD(", closes %d ms after the reply's end", st->linger_ms);
         ADD("%s%s; holder %s reads %ld, replies %ld%s, closes by %s, a child ends by %s\n",
             st->shut_wr ? ", SHUT_WR" : "", st->early_close ? ", closes at once" : "",
             st->holder, st->r, st->n, st->racy ? " (then keeps writing)" : "", st->close,

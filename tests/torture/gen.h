@@ -15,9 +15,10 @@ struct step {
     const char *holder, *close, *end; /* see tests/progs/tortured.c */
     long r, n;                        /* request bytes read, reply bytes written */
     /* the peer: part1 bytes at once, part2 after pause_ms, then SHUT_WR or not;
-     * early_close: it closes right after sending, reading nothing */
+     * early_close: it closes right after sending, reading nothing;
+     * linger_ms: it waits that long after the reply's end before closing */
     long part1, part2;
-    int pause_ms, shut_wr, early_close;
+    int pause_ms, shut_wr, early_close, linger_ms;
     /* the holder keeps writing after its reply until the exit: only the
      * first n bytes are defined */
     int racy;

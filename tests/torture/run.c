@@ -120,6 +120,7 @@ static void peer_send(int fd, long n, struct peer_seen *seen)
 struct peer {
     int fd;
     int part2_sent, done;
+    long close_at; /* after the reply's end: when to close (linger_ms) */
 };
 
 /* After part1 (sent at connect): part2 when its time has come, then
@@ -138,7 +139,7 @@ static void peer_rest(const struct step *st, struct peer *p, struct peer_seen *s
     }
 }
 
-static void peer_read(struct peer *p, struct peer_seen *seen)
+static void peer_read(const struct step *st, struct peer *p, struct peer_seen *seen)
 {
     char buf[65536];
     for (;;) {
@@ -151,8 +152,11 @@ static void peer_read(struct peer *p, struct peer_seen *seen)
             return;
         seen->eof = got == 0;
         seen->rst |= got < 0 && errno == ECONNRESET;
-        close(p->fd);
         p->done = 1;
+        if (seen->eof && st->linger_ms)
+            p->close_at = now_ms() + st->linger_ms;
+        else
+            close(p->fd);
         return;
     }
 }
@@ -174,7 +178,13 @@ static void play_peers(const struct scenario *sc, int port, struct run_result *r
     for (;;) {
         struct pollfd pfd[MAX_STEPS];
         int n = 0, idx[MAX_STEPS];
+        int lingering = 0;
         for (int i = 0; i < sc->nsteps; i++) {
+            if (peers[i].close_at && now_ms() >= peers[i].close_at) {
+                close(peers[i].fd);
+                peers[i].close_at = 0;
+            }
+            lingering |= peers[i].close_at != 0;
             if (peers[i].done)
                 continue;
             peer_rest(&sc->steps[i], &peers[i], &res->peers[i], t0);
@@ -183,18 +193,18 @@ static void play_peers(const struct scenario *sc, int port, struct run_result *r
             pfd[n] = (struct pollfd){peers[i].fd, POLLIN, 0};
             idx[n++] = i;
         }
-        if (n == 0 || now_ms() > t0 + PEER_MS)
+        if ((n == 0 && !lingering) || now_ms() > t0 + PEER_MS)
             break;
         poll(pfd, (nfds_t)n, 5);
         for (int k = 0; k < n; k++)
             if (pfd[k].revents)
-                peer_read(&peers[idx[k]], &res->peers[idx[k]]);
+                peer_read(&sc->steps[idx[k]], &peers[idx[k]], &res->peers[idx[k]]);
     }
-    for (int i = 0; i < sc->nsteps; i++)
-        if (!peers[i].done) {
-            res->peers[i].timed_out = 1;
+    for (int i = 0; i < sc->nsteps; i++) {
+        res->peers[i].timed_out = !peers[i].done;
+        if (!peers[i].done || peers[i].close_at)
             close(peers[i].fd);
-        }
+    }
 }
 
 static void read_small(const char *path, char *buf, size_t len)

@@ -72,8 +72,8 @@ static int compare(const struct scenario *sc, const struct run_result *base,
     if (w->hung && !base->hung)
         DIFF("    hang: the server was killed after %ld ms;%s\n", w->ms, w->hang);
     else if (w->status != base->status)
-        DIFF("    wait status %#x, without the library %#x%s\n", w->status, base->status,
-             WIFSIGNALED(w->status) ? " (killed by a signal)" : "");
+        DIFF("    wait status %#x%s, without the library %#x\n", w->status,
+             WIFSIGNALED(w->status) ? " (killed by a signal)" : "", base->status);
     for (int i = 0; i < sc->nsteps; i++) {
         const struct step *st = &sc->steps[i];
         const struct peer_seen *b = &base->peers[i], *p = &w->peers[i];
@@ -99,7 +99,8 @@ static int compare(const struct scenario *sc, const struct run_result *base,
                  i, st->holder, p->bytes, p->rst ? "reset" : p->eof ? "eof" : "no end", b->bytes,
                  b->rst ? "reset" : b->eof ? "eof" : "no end");
     }
-    if (!w->hung && !base->hung && strcmp(w->out, base->out) != 0) {
+    /* (a process that died early printed less: the status says it already) */
+    if (!w->hung && !base->hung && w->status == base->status && strcmp(w->out, base->out) != 0) {
         size_t at = 0; /* the first line that differs */
         while (w->out[at] == base->out[at])
             at++;
