@@ -16,6 +16,7 @@
  *   END    exit _exit return closefrom
  *   EXIT   return exit _exit closefrom pthread_exit */
 #include <fcntl.h>
+#include <netinet/tcp.h>
 #include <linux/capability.h>
 #include <pthread.h>
 #include <sched.h>
@@ -489,6 +490,11 @@ static int serve_main(int argc, char **argv)
         }
         plans[i].fd = accept(lfd, NULL, NULL);
         say("fd %s accept=%d", plans[i].tag, plans[i].fd);
+        /* Every write leaves at once: Nagle could hold a reply's last
+         * bytes back until an ACK, and a reset in the meantime (the same
+         * without the library) would discard them, a count set by timing. */
+        int one = 1;
+        setsockopt(plans[i].fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         run_plan(&plans[i], &children[i]);
     }
     for (int i = 0; i < nplans; i++)

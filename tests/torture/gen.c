@@ -35,11 +35,13 @@ static long upto(unsigned long long *rng, long max)
     return (long)(next(rng) % (unsigned long long)(max + 1));
 }
 
-/* Holders that run in the main process: closefrom(fd) there would also
- * close the fds of later steps, which threads may still use. */
-static int in_main(const char *holder)
+/* Holders that run in a process serving other steps too (the main one,
+ * the SCM_RIGHTS helper): closefrom(fd) there would also close the fds of
+ * later steps, or the helper's socket. */
+static int shares_process(const char *holder)
 {
     return strcmp(holder, "self") == 0 || strncmp(holder, "dup", 3) == 0 ||
+           strcmp(holder, "scm") == 0 ||
            strcmp(holder, "fdopen") == 0 || strcmp(holder, "vforktrue") == 0 ||
            strcmp(holder, "spawntrue") == 0 || strncmp(holder, "thread", 6) == 0;
 }
@@ -53,7 +55,7 @@ static void make_step(struct step *st, unsigned long long *rng)
     }
     st->holder = PICK(rng, holders);
     st->close = PICK(rng, closes);
-    if (strcmp(st->close, "closefrom") == 0 && in_main(st->holder))
+    if (strcmp(st->close, "closefrom") == 0 && shares_process(st->holder))
         st->close = "range";
     st->end = PICK(rng, ends);
     st->part1 = 1 + upto(rng, 3000);
