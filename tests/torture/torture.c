@@ -35,7 +35,11 @@ static const struct mode modes[] = {
 #define SMALL_REPLY 65536
 
 static char lib[4096];
-static int next_port = 20000;
+/* Listening ports stay below the ephemeral range (32768 up): a peer's
+ * port in use would make a later bind() fail. */
+#define PORT_MIN 20000
+#define PORT_MAX 32000
+static int next_port = PORT_MIN;
 
 /* The library's last log line about the peer on port, copied to line
  * (empty if there is none). */
@@ -117,13 +121,13 @@ static int compare(const struct scenario *sc, const struct run_result *base,
 }
 
 /* The server's own complaints, and with verbose the library's log too. */
-static void print_stderr(const char *err, int verbose)
+static void print_stderr(const char *err, int verbose, const char *whose)
 {
     char line[1024];
     for (const char *l = err; *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != 0)) {
         snprintf(line, sizeof line, "%.*s", (int)strcspn(l, "\n"), l);
         if (verbose || strncmp(line, "libnorst: ", 10) != 0)
-            printf("    stderr: %s\n", line);
+            printf("    %sstderr: %s\n", whose, line);
     }
 }
 
@@ -141,15 +145,17 @@ static int run_seed(unsigned long long seed, int verbose)
         run_scenario(&sc, &modes[m], lib, next_port++, &with);
         diff[0] = '\0';
         if (compare(&sc, &base, &with, diff, sizeof diff)) {
-            if (!failed)
+            if (!failed) {
                 printf("FAIL seed %llu: replay with TORTURE_SEED=%llu\n%s", seed, seed, words);
+                print_stderr(base.err, 0, "without the library, ");
+            }
             printf("  mode %s (run took %ld ms, without %ld ms):\n%s", modes[m].name, with.ms,
                    base.ms, diff);
-            print_stderr(with.err, verbose);
+            print_stderr(with.err, verbose, "");
             failed = 1;
         }
-        if (next_port > 60000)
-            next_port = 20000;
+        if (next_port >= PORT_MAX - NMODES)
+            next_port = PORT_MIN;
     }
     if (!failed)
         printf("PASS seed %llu (without the library: %ld ms)\n", seed, base.ms);
@@ -182,7 +188,7 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
-    next_port = 20000 + rand() % 20000;
+    next_port = PORT_MIN + rand() % (PORT_MAX - PORT_MIN - NMODES);
     time_t start = time(NULL);
     if (replay) {
         total = 1;
