@@ -237,8 +237,8 @@ static void sorted_lines(char *raw, char *out, size_t len)
         used += (size_t)snprintf(out + used, len - used, "%s\n", lines[i]);
 }
 
-/* Where each thread of a hung server waits: "tid: syscall-number wchan". */
-static void note_threads(pid_t pid, char *out, size_t len)
+/* Where each thread of process pid waits: "[pid/tid: syscall N in WCHAN]". */
+static size_t note_threads(pid_t pid, char *out, size_t len)
 {
     char path[320], line[128], wchan[64];
     size_t used = 0;
@@ -251,8 +251,27 @@ static void note_threads(pid_t pid, char *out, size_t len)
         read_small(path, line, sizeof line);
         snprintf(path, sizeof path, "/proc/%d/task/%s/wchan", (int)pid, e->d_name);
         read_small(path, wchan, sizeof wchan);
-        used += (size_t)snprintf(out + used, len - used, " [thread %s: syscall %.*s in %s]",
+        used += (size_t)snprintf(out + used, len - used, " [%d/%s: syscall %.*s in %s]", (int)pid,
                                  e->d_name, (int)strcspn(line, " \n"), line, wchan);
+    }
+    if (d)
+        closedir(d);
+    return used < len ? used : len;
+}
+
+/* The same for every process of the hung server's process group. */
+static void note_group(pid_t pgid, char *out, size_t len)
+{
+    char path[64], stat[512];
+    size_t used = 0;
+    DIR *d = opendir("/proc");
+    for (struct dirent *e; d && (e = readdir(d)) && used < len;) {
+        int pgrp = 0;
+        snprintf(path, sizeof path, "/proc/%.20s/stat", e->d_name);
+        read_small(path, stat, sizeof stat);
+        const char *after_comm = strrchr(stat, ')'); /* "pid (comm) state ppid pgrp" */
+        if (after_comm && sscanf(after_comm, ") %*c %*d %d", &pgrp) == 1 && pgrp == pgid)
+            used += note_threads(atoi(e->d_name), out + used, len - used);
     }
     if (d)
         closedir(d);
@@ -263,7 +282,7 @@ static void wait_server(pid_t pid, long t0, struct run_result *res)
     while (waitpid(pid, &res->status, WNOHANG) == 0) {
         if (now_ms() > t0 + SERVER_MS) {
             res->hung = 1;
-            note_threads(pid, res->hang, sizeof res->hang);
+            note_group(pid, res->hang, sizeof res->hang);
             kill(-pid, SIGKILL);
             waitpid(pid, &res->status, 0);
             break;

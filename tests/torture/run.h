@@ -21,7 +21,7 @@ struct peer_seen {
 struct run_result {
     int status;    /* wait status of the server's main process */
     int hung;      /* it had to be killed */
-    char hang[512]; /* then where its threads waited */
+    char hang[1024]; /* then where its processes' threads waited */
     long ms;       /* wall time of the run */
     struct peer_seen peers[MAX_STEPS];
     char out[16384];   /* its "fd" and "st" lines, sorted */
