@@ -88,13 +88,19 @@ static int compare(const struct scenario *sc, const struct run_result *base,
         if (p->timed_out && !b->timed_out)
             DIFF("    c%d (%s): the peer saw no end within its time\n", i, st->holder);
         /* A reset the log calls clean: the peer sent everything at once
-         * and stayed, so only a close with unread data resets it. */
+         * and stayed, so only a close with unread data resets it. Where
+         * the line names another process as holder, that one may have
+         * closed at the same moment: a note, not a failure. */
         char line[1024];
         last_word(w->err, p->port, line, sizeof line);
         if (p->rst && !st->part2 && !st->early_close && !has_quick_exit(sc) &&
-            strstr(line, " rst=none"))
-            DIFF("    c%d (%s): the peer was reset, the log's last line on it says rst=none: %s\n",
-                 i, st->holder, line);
+            strstr(line, " rst=none")) {
+            int raced = strstr(line, "shared=another-process") ||
+                        strstr(line, "shared=passed-with-scm-rights");
+            found -= raced;
+            DIFF("    %sc%d (%s): the peer was reset, the log's last line on it says rst=none: %s\n",
+                 raced ? "note: " : "", i, st->holder, line);
+        }
         long need = b->bytes;
         if (st->racy && need > st->n)
             need = st->n;
@@ -144,7 +150,10 @@ static int run_seed(unsigned long long seed, int verbose)
     for (int m = 1; m < NMODES; m++) {
         run_scenario(&sc, &modes[m], lib, next_port++, &with);
         diff[0] = '\0';
-        if (compare(&sc, &base, &with, diff, sizeof diff)) {
+        if (!compare(&sc, &base, &with, diff, sizeof diff)) {
+            if (diff[0])
+                printf("  seed %llu mode %s:\n%s", seed, modes[m].name, diff);
+        } else {
             if (!failed) {
                 printf("FAIL seed %llu: replay with TORTURE_SEED=%llu\n%s", seed, seed, words);
                 print_stderr(base.err, 0, "without the library, ");
