@@ -7,6 +7,8 @@
 #                   synchronous and with NORST_ASYNC=1
 #   check-valgrind  the seed demo servers under valgrind memcheck
 #   check-fuzz      libFuzzer on the configuration parser, FUZZ_SECONDS long
+#   check-torture   the differential torture test on random seeds,
+#                   TORTURE_SECONDS long (mk/torture.mk)
 # Every part runs even when an earlier one failed; check-full fails if any
 # did. The sanitized trees go next to $(B), not into it: t_install needs the
 # source directory to be the parent of the build directory it runs in.
@@ -58,14 +60,14 @@ FUZZ_SRC = tests/fuzz/fuzz_config.c tests/fuzz/stubs.c shim/config.c shim/fmt.c 
 
 .PHONY: check-full check-asan check-tsan check-valgrind check-fuzz clean-check-full
 # Ends with "check-full: N passed, N failed", counting make check (which
-# got here only if it passed) and the four parts.
+# got here only if it passed) and the five parts.
 check-full: check
-	@failed=; passed=1; for part in asan tsan valgrind fuzz; do \
+	@failed=; passed=1; for part in asan tsan valgrind fuzz torture; do \
 	    if $(MAKE) --no-print-directory check-$$part; then passed=$$((passed + 1)); \
 	    else failed="$$failed check-$$part"; fi; \
 	done; \
 	if [ -n "$$failed" ]; then echo "check-full: failed parts:$$failed"; fi; \
-	echo "check-full: $$passed passed, $$((5 - passed)) failed"; \
+	echo "check-full: $$passed passed, $$((6 - passed)) failed"; \
 	[ -z "$$failed" ]
 
 # The whole tree, test drivers and programs included, with ASan and UBSan;
