@@ -132,6 +132,12 @@ int close_path_begin(int fd, enum close_path_kind path, const void *caller,
     return begin_in(fd, path, caller, NULL, ev);
 }
 
+int close_path_begin_at_exit(int fd, struct close_event *ev)
+{
+    static const struct batch_scope every_fd = {0, ~0u};
+    return begin_in(fd, PATH_EXIT, NULL, &every_fd, ev);
+}
+
 long linger_deadline(void)
 {
     return monotonic_ms() + norst_cfg.linger_ms;
@@ -215,9 +221,8 @@ int batch_offer(struct close_batch *b, int fd)
 {
     struct close_event *ev = b->evs ? &b->evs[b->count] : b->spare;
     struct batch_scope scope = {b->first, b->last};
-    if (b->path == PATH_EXIT)
-        scope = (struct batch_scope){0, ~0u};
-    if (!begin_in(fd, b->path, b->caller, &scope, ev))
+    if (b->path == PATH_EXIT ? !close_path_begin_at_exit(fd, ev)
+                             : !begin_in(fd, b->path, b->caller, &scope, ev))
         return 0;
     if (!b->evs) {
         batch_take_room(b);

@@ -75,7 +75,7 @@ static long record_fd(int dirfd, const char *name, long fd, void *ctx)
 {
     struct close_event ev;
     (void)name, (void)ctx;
-    if (fd == dirfd || internal_fd_is((int)fd) || !close_path_begin((int)fd, PATH_EXIT, NULL, &ev))
+    if (fd == dirfd || internal_fd_is((int)fd) || !close_path_begin_at_exit((int)fd, &ev))
         return 0;
     if (ev.action == ACT_DRAIN) {
         ev.action = ACT_SKIP_SHARED;
@@ -88,11 +88,14 @@ static long record_fd(int dirfd, const char *name, long fd, void *ctx)
 
 /* A task that has not exited: a main thread ended by pthread_exit() stays
  * listed, as a zombie, until the whole process exits. */
+/* ctx: {count, this thread's tid, the reaper's} */
 static long count_live_task(int dirfd, const char *name, long tid, void *ctx)
 {
     char path[40], stat[256];
     struct fmtbuf p = {path, 0, sizeof path - 1};
-    (void)tid;
+    long *counting = ctx;
+    if (tid == counting[1] || tid == counting[2])
+        return 0;
     fmt_str(&p, name);
     fmt_str(&p, "/stat");
     path[p.len] = '\0';
@@ -108,17 +111,19 @@ static long count_live_task(int dirfd, const char *name, long tid, void *ctx)
         if (stat[i] == ')' && i + 2 < len)
             state = &stat[i + 2];
     if (state && *state != 'Z' && *state != 'X')
-        ++*(long *)ctx;
+        counting[0]++;
     return 0;
 }
 
-/* Threads of the application still running: the reaper is not one. */
-static long application_threads(void)
+/* Threads of the application alive besides the one calling exit() (which
+ * may be the reaper itself, when the application's last thread ended with
+ * pthread_exit()): -1 when /proc cannot tell. */
+static long other_application_threads(void)
 {
-    long threads = 0;
-    if (fdwalk_path("/proc/self/task", count_live_task, &threads) < 0)
+    long counting[3] = {0, sys0(SYS_gettid), reaper_thread_tid()};
+    if (fdwalk_path("/proc/self/task", count_live_task, counting) < 0)
         return -1;
-    return threads - (reaper_active() ? 1 : 0);
+    return counting[0];
 }
 
 __attribute__((destructor)) static void norst_at_exit(void)
@@ -137,7 +142,7 @@ __attribute__((destructor)) static void norst_at_exit(void)
     /* Another thread may still be writing to any socket: our FIN would
      * make its send fail with EPIPE, and SIGPIPE kill the process, where
      * without us the kernel closes everything once the process is gone. */
-    if (norst_cfg.mode == MODE_LOG || application_threads() != 1 || !flush_socket_streams(&walk)) {
+    if (norst_cfg.mode == MODE_LOG || other_application_threads() != 0 || !flush_socket_streams(&walk)) {
         fdwalk_self(record_fd, NULL);
     } else {
         batch.path = PATH_EXIT;

@@ -123,6 +123,11 @@ union sock_addr {
     struct sockaddr_in6 in6;
 };
 
+enum site_lookup {
+    SITE_RESOLVE,     /* open what the lookup needs */
+    SITE_REMEMBERED,  /* the reaper thread: only a name remembered, else the address */
+};
+
 struct close_event {
     int fd;
     enum close_path_kind path;
@@ -137,6 +142,7 @@ struct close_event {
     long elapsed_ms;
     int fin_sent;           /* drain_start ran: our FIN is queued */
     int linger_timed;       /* SO_LINGER {1,N}: turned off with our FIN */
+    enum site_lookup site_lookup; /* how the log may name the caller */
     int holder_pid;         /* ACT_SKIP_SHARED: who else holds it (0: unknown) */
     const char *share_reason;
 };
@@ -159,6 +165,9 @@ int read_side_shut_here(int fd);
  * ACT_DRAIN, all under one deadline), the real close, close_path_end. */
 int close_path_begin(int fd, enum close_path_kind path, const void *caller,
                      struct close_event *ev);
+/* The same for an fd that exit will close together with every other one:
+ * our other fds are not holders (see batch_offer). */
+int close_path_begin_at_exit(int fd, struct close_event *ev);
 void close_path_act(struct close_event *evs, int count, long deadline_ms);
 void close_path_end(struct close_event *ev);
 long linger_deadline(void);
@@ -300,6 +309,8 @@ void reaper_stop(void);
 /* At load, in async mode: what the thread may do (reads the seccomp state). */
 void reaper_load(void);
 int reaper_active(void);
+/* The reaper thread's kernel tid while it runs, else 0. */
+int reaper_thread_tid(void);
 int reaper_handoff(struct close_event *ev);
 int reaper_evict_all(void);
 int reaper_give_back(void);
@@ -343,8 +354,10 @@ void fmt_json_chars(struct fmtbuf *b, const char *s, size_t n);
 /* callsite.c: "symbol+0xoff in /path/object" for a return address; the
  * JSON form is that text's first max bytes as a JSON string literal,
  * escaped as it is written (no copy of it on the stack). */
-void fmt_callsite(struct fmtbuf *b, const void *caller);
-void fmt_callsite_json(struct fmtbuf *b, const void *caller, size_t max);
+void fmt_callsite(struct fmtbuf *b, const void *caller, enum site_lookup how);
+void fmt_callsite_json(struct fmtbuf *b, const void *caller, size_t max, enum site_lookup how);
+/* Name the call site now, for a later SITE_REMEMBERED. */
+void callsite_remember(const void *caller);
 
 /* ---- NORST_STATS=1 (stats.c) ---- */
 enum stat_counter {
