@@ -8,6 +8,7 @@
  * is logged. */
 #include <elf.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -252,16 +253,70 @@ static void callsite(struct site_out *o, const void *caller)
     out_str(o, m.path);
 }
 
-void fmt_callsite(struct fmtbuf *b, const void *caller)
+/* Call sites named ahead, for the reaper thread. Naming one opens files
+ * (/proc/self/maps, the object); an fd opened there, even for a moment,
+ * takes the lowest free number while the application's threads run, and
+ * the application's next accept() or open() would get another number than
+ * without the library. So the closing thread names the call site before it
+ * hands a socket over, and the reaper only reads the names: a few slots,
+ * since the sites that close sockets in a program are few. */
+#define SITE_SLOTS 32
+#define SITE_TEXT 400
+
+static struct {
+    _Atomic uintptr_t caller; /* 0: free; claimed by the first to name it */
+    _Atomic int ready;
+    char text[SITE_TEXT];
+} sites[SITE_SLOTS];
+
+void callsite_remember(const void *caller)
 {
-    struct site_out o = {b, 0, 0};
-    callsite(&o, caller);
+    for (int i = 0; caller && i < SITE_SLOTS; i++) {
+        uintptr_t seen = atomic_load_explicit(&sites[i].caller, memory_order_acquire);
+        if (seen == (uintptr_t)caller)
+            return;
+        if (seen == 0 && atomic_compare_exchange_strong(&sites[i].caller, &seen, (uintptr_t)caller)) {
+            struct fmtbuf t = {sites[i].text, 0, SITE_TEXT - 1};
+            struct site_out o = {&t, 0, 0};
+            callsite(&o, caller);
+            sites[i].text[t.len] = '\0';
+            atomic_store_explicit(&sites[i].ready, 1, memory_order_release);
+            return;
+        }
+    }
 }
 
-void fmt_callsite_json(struct fmtbuf *b, const void *caller, size_t max)
+static const char *remembered(const void *caller)
+{
+    for (int i = 0; caller && i < SITE_SLOTS; i++)
+        if (atomic_load_explicit(&sites[i].caller, memory_order_acquire) == (uintptr_t)caller)
+            return atomic_load_explicit(&sites[i].ready, memory_order_acquire) ? sites[i].text
+                                                                                : NULL;
+    return NULL;
+}
+
+/* A name remembered, else the lookup (SITE_RESOLVE) or the bare address. */
+static void site(struct site_out *o, const void *caller, enum site_lookup how)
+{
+    const char *text = remembered(caller);
+    if (text)
+        out_str(o, text);
+    else if (how == SITE_RESOLVE)
+        callsite(o, caller);
+    else
+        out_hex(o, (uintptr_t)caller);
+}
+
+void fmt_callsite(struct fmtbuf *b, const void *caller, enum site_lookup how)
+{
+    struct site_out o = {b, 0, 0};
+    site(&o, caller, how);
+}
+
+void fmt_callsite_json(struct fmtbuf *b, const void *caller, size_t max, enum site_lookup how)
 {
     struct site_out o = {b, 1, max};
     fmt_str(b, "\"");
-    callsite(&o, caller);
+    site(&o, caller, how);
     fmt_str(b, "\"");
 }

@@ -10,15 +10,17 @@ const char *close_path_name(enum close_path_kind path)
     return "close";
 }
 
-void fmt_callsite(struct fmtbuf *b, const void *caller)
+void fmt_callsite(struct fmtbuf *b, const void *caller, enum site_lookup how)
 {
     (void)caller;
+    (void)how;
     fmt_str(b, "?");
 }
 
-void fmt_callsite_json(struct fmtbuf *b, const void *caller, size_t max)
+void fmt_callsite_json(struct fmtbuf *b, const void *caller, size_t max, enum site_lookup how)
 {
     (void)caller;
+    (void)how;
     (void)max;
     fmt_str(b, "\"?\"");
 }
