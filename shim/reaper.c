@@ -52,6 +52,7 @@
 
 NORST_OLD_SYMBOL(pthread_create);
 NORST_OLD_SYMBOL(pthread_join);
+NORST_OLD_SYMBOL(pthread_detach);
 NORST_OLD_SYMBOL(pthread_attr_setstacksize);
 NORST_OLD_SYMBOL(pthread_sigmask);
 
@@ -61,6 +62,11 @@ NORST_OLD_SYMBOL(pthread_sigmask);
  * peer saw our FIN long ago). */
 #define GATHER_NS 1000000L
 #define WAKE_TOKEN UINT64_MAX /* the eventfd's epoll event */
+/* With nothing lingering for this long, the thread ends; the next handoff
+ * asks for a new one. A thread the application never sees must not keep
+ * the process alive either: when the application's last thread ends with
+ * pthread_exit(), glibc ends the process only once no thread is left. */
+#define IDLE_RETIRE_MS 500
 
 struct lingering {
     int fd;              /* the reaper's duplicate */
@@ -72,7 +78,10 @@ struct lingering {
     struct close_event ev;
 };
 
-enum { THREAD_NONE, THREAD_STARTING, THREAD_RUNNING, THREAD_STOPPING, THREAD_FAILED };
+enum {
+    THREAD_NONE, THREAD_STARTING, THREAD_RUNNING, THREAD_STOPPING, THREAD_FAILED,
+    THREAD_RETIRING, /* idle: ending by itself, detached */
+};
 
 static struct {
     _Atomic int state; /* 0 not set up, 1 setting up (or failed), 2 ready */
@@ -134,6 +143,12 @@ void reaper_lock(void)
 void reaper_unlock(void)
 {
     atomic_store_explicit(&reaper.lock, 0, memory_order_release);
+}
+
+int reaper_thread_tid(void)
+{
+    int state = atomic_load(&reaper.thread);
+    return state == THREAD_RUNNING || state == THREAD_STOPPING ? atomic_load(&reaper.tid) : 0;
 }
 
 int reaper_active(void)
@@ -317,6 +332,29 @@ void reaper_load(void)
     batch_allowed = seccomp_mode_now() == 0;
 }
 
+static int nothing_lingers(void)
+{
+    return atomic_load(&reaper.lingering) == 0 && atomic_load(&reaper.intake) == 0;
+}
+
+/* Idle long enough: end, unless a handoff came meanwhile. A handoff pushes
+ * on the intake, then asks for a thread if none runs; the reaper leaves
+ * RUNNING, then looks at the intake (both seq_cst): one of them sees the
+ * other. Returns 1 when the thread is to return. */
+static int retire(void)
+{
+    int expected = THREAD_RUNNING;
+    if (!atomic_compare_exchange_strong(&reaper.thread, &expected, THREAD_RETIRING))
+        return 0; /* reaper_stop is joining us */
+    if (!nothing_lingers()) {
+        atomic_store(&reaper.thread, THREAD_RUNNING);
+        return 0;
+    }
+    pthread_detach(pthread_self());
+    atomic_store(&reaper.thread, THREAD_NONE);
+    return 1;
+}
+
 static void *reaper_main(void *arg)
 {
     struct epoll_event events[128];
@@ -340,7 +378,7 @@ static void *reaper_main(void *arg)
              * it, then look at the intake once more: a handoff pushed
              * before the announcement was seen is taken now, any later one
              * wakes us (both sides seq_cst). */
-            timeout = -1;
+            timeout = IDLE_RETIRE_MS;
             reaper_lock();
             if (reaper.head >= 0) {
                 timeout = reaper.entries[reaper.head].deadline_ms - monotonic_ms();
@@ -364,6 +402,8 @@ static void *reaper_main(void *arg)
         atomic_store(&reaper.asleep, 0);
         if (n < 0)
             n = 0;
+        if (n == 0 && timeout == IDLE_RETIRE_MS && nothing_lingers() && retire())
+            return NULL;
         busy = take_events(events, n);
     }
 }
@@ -471,9 +511,13 @@ static void wait_gone(int tid)
 
 void reaper_stop(void)
 {
-    int expected = THREAD_RUNNING;
+    int expected;
     if (!reaper_active() || !owner_is_self())
         return;
+    /* A thread deciding to retire goes on running or ends: wait for which. */
+    for (int spins = 0; atomic_load(&reaper.thread) == THREAD_RETIRING && spins < 100000; spins++)
+        sys0(SYS_sched_yield);
+    expected = THREAD_RUNNING;
     if (atomic_compare_exchange_strong(&reaper.thread, &expected, THREAD_STOPPING)) {
         atomic_store(&reaper.stop, 1);
         reaper_nudge(0);
@@ -481,6 +525,8 @@ void reaper_stop(void)
         wait_gone(atomic_load(&reaper.tid));
         atomic_store(&reaper.stop, 0);
         atomic_store(&reaper.thread, THREAD_NONE);
+    } else if (expected == THREAD_NONE) {
+        wait_gone(atomic_load(&reaper.tid)); /* a retired thread, still exiting */
     }
     reaper_evict_all();
     /* Nothing waits for a thread now: none starts until the next handoff. */
@@ -527,6 +573,10 @@ static int handoff(struct close_event *ev)
     e->start_ms = monotonic_ms();
     e->deadline_ms = e->start_ms + norst_cfg.linger_ms;
     e->ev = *ev;
+    /* The reaper's log line must not open files: named here, now. */
+    if (norst_cfg.log_sink != LOG_NONE && ev->path != PATH_EXIT)
+        callsite_remember(ev->caller);
+    e->ev.site_lookup = SITE_REMEMBERED;
     /* Once on the intake, the entry is the reaper's. */
     int head = atomic_load(&reaper.intake);
     do
