@@ -11,6 +11,7 @@
 
 #include "norst.h"
 #include "owner.h"
+#include "threads.h"
 #include "sys.h"
 
 int norst_ready;
@@ -132,10 +133,23 @@ int close_path_begin(int fd, enum close_path_kind path, const void *caller,
     return begin_in(fd, path, caller, NULL, ev);
 }
 
-int close_path_begin_at_exit(int fd, struct close_event *ev)
+/* A batch that may act asks once, at its first socket to drain, whether
+ * another thread runs: that thread may be sending on any of the sockets,
+ * and our FIN would fail its send with EPIPE (SIGPIPE would end the
+ * process) where the close alone would not. Then the batch only records. */
+static int others_running(void)
 {
-    static const struct batch_scope every_fd = {0, ~0u};
-    return begin_in(fd, PATH_EXIT, NULL, &every_fd, ev);
+    return threads_alive_except(sys0(SYS_gettid), reaper_thread_tid()) != 0;
+}
+
+static void record_only(struct close_event *ev)
+{
+    if (ev->action == ACT_DRAIN) {
+        ev->action = ACT_SKIP_SHARED;
+        ev->share_reason = "threads-running";
+        ev->rst = ev->unread > 0 ? -1 : 0;
+    }
+    close_path_end(ev);
 }
 
 long linger_deadline(void)
@@ -220,10 +234,18 @@ void batch_release(struct close_batch *b)
 int batch_offer(struct close_batch *b, int fd)
 {
     struct close_event *ev = b->evs ? &b->evs[b->count] : b->spare;
+    /* exit closes every fd of ours together */
     struct batch_scope scope = {b->first, b->last};
-    if (b->path == PATH_EXIT ? !close_path_begin_at_exit(fd, ev)
-                             : !begin_in(fd, b->path, b->caller, &scope, ev))
+    if (b->path == PATH_EXIT)
+        scope = (struct batch_scope){0, ~0u};
+    if (!begin_in(fd, b->path, b->caller, &scope, ev))
         return 0;
+    if (b->act == BATCH_ACT_IF_ALONE && ev->action == ACT_DRAIN && others_running())
+        b->act = BATCH_RECORD;
+    if (b->act == BATCH_RECORD) {
+        record_only(ev);
+        return 0;
+    }
     if (!b->evs) {
         batch_take_room(b);
         ev = &b->evs[0];

@@ -10,6 +10,7 @@
 #include "internal_fd.h"
 #include "norst.h"
 #include "owner.h"
+#include "threads.h"
 #include "sys.h"
 
 /* glibc's list of open streams, and its lock (both exported since 2.2.5). */
@@ -69,63 +70,6 @@ static long offer_fd(int dirfd, const char *name, long fd, void *ctx)
     return 0;
 }
 
-/* Log mode, or other threads running: record what exit would do, change
- * nothing, close nothing (a running thread may still use any fd). */
-static long record_fd(int dirfd, const char *name, long fd, void *ctx)
-{
-    struct close_event ev;
-    (void)name, (void)ctx;
-    if (fd == dirfd || internal_fd_is((int)fd) || !close_path_begin_at_exit((int)fd, &ev))
-        return 0;
-    if (ev.action == ACT_DRAIN) {
-        ev.action = ACT_SKIP_SHARED;
-        ev.share_reason = "threads-running";
-        ev.rst = ev.unread > 0 ? -1 : 0;
-    }
-    close_path_end(&ev);
-    return 0;
-}
-
-/* A task that has not exited: a main thread ended by pthread_exit() stays
- * listed, as a zombie, until the whole process exits. */
-/* ctx: {count, this thread's tid, the reaper's} */
-static long count_live_task(int dirfd, const char *name, long tid, void *ctx)
-{
-    char path[40], stat[256];
-    struct fmtbuf p = {path, 0, sizeof path - 1};
-    long *counting = ctx;
-    if (tid == counting[1] || tid == counting[2])
-        return 0;
-    fmt_str(&p, name);
-    fmt_str(&p, "/stat");
-    path[p.len] = '\0';
-    long fd = sys4(SYS_openat, dirfd, path, O_RDONLY | O_CLOEXEC, 0);
-    long len = fd < 0 ? -1 : sys3(SYS_read, fd, stat, sizeof stat - 1);
-    if (fd >= 0)
-        sys1(SYS_close, fd);
-    if (len <= 0)
-        return 0; /* gone meanwhile */
-    /* "TID (comm) S ...": the state follows the last ')'. */
-    const char *state = NULL;
-    for (long i = 0; i < len; i++)
-        if (stat[i] == ')' && i + 2 < len)
-            state = &stat[i + 2];
-    if (state && *state != 'Z' && *state != 'X')
-        counting[0]++;
-    return 0;
-}
-
-/* Threads of the application alive besides the one calling exit() (which
- * may be the reaper itself, when the application's last thread ended with
- * pthread_exit()): -1 when /proc cannot tell. */
-static long other_application_threads(void)
-{
-    long counting[3] = {0, sys0(SYS_gettid), reaper_thread_tid()};
-    if (fdwalk_path("/proc/self/task", count_live_task, counting) < 0)
-        return -1;
-    return counting[0];
-}
-
 __attribute__((destructor)) static void norst_at_exit(void)
 {
     /* Static, so that up to 256 sockets drain as one group. */
@@ -141,15 +85,16 @@ __attribute__((destructor)) static void norst_at_exit(void)
     reaper_at_exit();
     /* Another thread may still be writing to any socket: our FIN would
      * make its send fail with EPIPE, and SIGPIPE kill the process, where
-     * without us the kernel closes everything once the process is gone. */
-    if (norst_cfg.mode == MODE_LOG || other_application_threads() != 0 || !flush_socket_streams(&walk)) {
-        fdwalk_self(record_fd, NULL);
-    } else {
-        batch.path = PATH_EXIT;
-        batch.deadline_ms = linger_deadline();
-        fdwalk_self(offer_fd, &walk);
-        if (batch.count)
-            batch_flush(&batch);
-    }
+     * without us the kernel closes everything once the process is gone.
+     * Then, and in log mode, exit only records; the walk is the same. */
+    batch.path = PATH_EXIT;
+    batch.deadline_ms = linger_deadline();
+    batch.act = BATCH_ACT_IF_ALONE;
+    if (norst_cfg.mode == MODE_LOG || threads_alive_except(sys0(SYS_gettid), reaper_thread_tid()) != 0 ||
+        !flush_socket_streams(&walk))
+        batch.act = BATCH_RECORD;
+    fdwalk_self(offer_fd, &walk);
+    if (batch.count)
+        batch_flush(&batch);
     stats_report();
 }

@@ -180,7 +180,7 @@ static void text_event(struct fmtbuf *b, const struct close_event *ev)
     }
     fmt_str(b, close_path_name(ev->path));
     fmt_str(b, "() from ");
-    fmt_callsite(b, ev->caller);
+    fmt_callsite(b, ev->caller, ev->site_lookup);
 }
 
 /* An address's text needs no escaping: digits, '.', ':', '[', ']', '-'. */
@@ -228,7 +228,7 @@ static void json_event(struct fmtbuf *b, const struct close_event *ev)
     }
     fmt_str(b, ",\"caller\":");
     if (ev->caller)
-        fmt_callsite_json(b, ev->caller, JSON_CALLER_MAX);
+        fmt_callsite_json(b, ev->caller, JSON_CALLER_MAX, ev->site_lookup);
     else
         fmt_str(b, "null");
     fmt_str(b, "}");

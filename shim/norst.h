@@ -165,9 +165,6 @@ int read_side_shut_here(int fd);
  * ACT_DRAIN, all under one deadline), the real close, close_path_end. */
 int close_path_begin(int fd, enum close_path_kind path, const void *caller,
                      struct close_event *ev);
-/* The same for an fd that exit will close together with every other one:
- * our other fds are not holders (see batch_offer). */
-int close_path_begin_at_exit(int fd, struct close_event *ev);
 void close_path_act(struct close_event *evs, int count, long deadline_ms);
 void close_path_end(struct close_event *ev);
 long linger_deadline(void);
@@ -190,9 +187,14 @@ void close_path_finish(struct close_event *ev, enum prepared how);
  * own at the first one (batch_release gives them back), so a range close in
  * a signal handler keeps them off a small stack: the first is recorded in
  * spare, which holds one event at a time if the pages cannot be had. */
+enum batch_act {
+    BATCH_ACT_IF_ALONE, /* act, unless another thread of ours still runs */
+    BATCH_RECORD,       /* log what would be done; change and close nothing */
+};
 struct close_batch {
     struct close_event *evs, *spare;
     int capacity, count, mapped;
+    enum batch_act act;
     long deadline_ms;
     const void *caller;
     enum close_path_kind path;

@@ -46,5 +46,8 @@ int main(void)
     for (int i = 0; i < 4; i++)
         exit_case("exit-writer", "exit() while a thread still sends: status 0, no SIGPIPE", envs[i],
                   modes[i]);
+    for (int i = 0; i < 4; i++)
+        exit_case("closefrom-writer", "closefrom() while a thread still sends: status 0, no SIGPIPE",
+                  envs[i], modes[i]);
     return harness_done();
 }

@@ -25,6 +25,8 @@
  *                     bytes unread
  *   exit-writer       a thread keeps sending a reply; main exits with 90
  *                     bytes unread
+ *   closefrom-writer  the same, but main first closes every fd from 3 up
+ *                     with closefrom(), then exits
  *   linger-close      read 10 of 100; fill the send queue; SO_LINGER {1,5};
  *                     close ("close-ms=N"), then fork ("fork-ms=N")
  *   shutrd-close      read 1 byte of a request that fills the receive
@@ -212,7 +214,8 @@ int main(int argc, char **argv)
         pthread_cancel(thread);
         pthread_join(thread, NULL);
         say("closed=%ld\n", fcntl(conn, F_GETFD) < 0 && errno == EBADF);
-    } else if (strcmp(what, "exit-stdin") == 0 || strcmp(what, "exit-writer") == 0) {
+    } else if (strcmp(what, "exit-stdin") == 0 || strcmp(what, "exit-writer") == 0 ||
+               strcmp(what, "closefrom-writer") == 0) {
         pthread_t thread;
         int blocked[2];
         wait_queued(conn, 100);
@@ -227,6 +230,10 @@ int main(int argc, char **argv)
         }
         usleep(200 * 1000);
         say("exiting=%ld\n", 1);
+        if (strcmp(what, "closefrom-writer") == 0) {
+            closefrom(3);
+            usleep(100 * 1000);
+        }
         exit(0);
     } else if (strcmp(what, "linger-close") == 0) {
         struct linger five = {1, 5};
