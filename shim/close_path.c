@@ -1,14 +1,21 @@
-/* Where a close is decided: classify -> decide -> act.
+/* The one place a close is orchestrated: probe -> decide -> act -> report.
  *
- * Every hook that is about to drop a reference to an fd (close, fclose, dup2
- * onto it, a range close, exit) comes here first. The common case, a fd that
- * is not a connected TCP socket with something unread, leaves after one to
- * three cheap syscalls with nothing recorded. */
+ * Every hook that is about to drop a reference to an fd comes here: one fd
+ * through close_fd() (close, __close, syscall(SYS_close), fclose, dup2 and
+ * dup3 onto it), many through a batch (close_range, closefrom, exit). The
+ * probes (classify.c) say what the fd is; decide() (decide.c, no system
+ * call) says what to do, asking for the facts it needs in its chain's
+ * order (ask()); the act is a drain here (drain.c) or a handoff to the
+ * reaper (reaper.c), which ends the event through close_path_end() as a
+ * close done here does. The common case, an fd that is not a connected TCP
+ * socket with something unread, leaves after one to three cheap system
+ * calls with nothing recorded. */
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 
+#include "decide.h"
 #include "norst.h"
 #include "owner.h"
 #include "threads.h"
@@ -33,8 +40,6 @@ const char *close_path_name(enum close_path_kind path)
     return names[path];
 }
 
-enum linger_option { LINGER_OFF, LINGER_ABORT, LINGER_TIMED };
-
 /* SO_LINGER {1,0}: the application asked for an abort; the RST is its
  * intent. {1,N}: a close that waits up to N s for our FIN to be acked. */
 static enum linger_option linger_option(int fd)
@@ -55,80 +60,69 @@ static void record_addresses(int fd, struct close_event *ev)
     sys3(SYS_getpeername, fd, &ev->peer, &len);
 }
 
+/* One fact the decision asks for, by its system calls. */
+static void ask(int fd, const struct batch_scope *scope, enum fact_needed what,
+                struct close_facts *f, struct close_event *ev)
+{
+    switch (what) {
+    case NEED_ROLE:
+        f->role = owner_is_self() ? ROLE_OWNER : ROLE_CHILD_WITHOUT_TABLES;
+        break;
+    case NEED_LINGER:
+        f->linger = linger_option(fd);
+        break;
+    case NEED_SHARING:
+        f->sharing = sharing_check(fd, scope, &ev->holder_pid, &ev->share_reason);
+        break;
+    case NEED_READ_SIDE:
+        f->read_side = read_side_shut_here(fd) ? READ_SHUT_HERE : READ_OPEN;
+        break;
+    case NEED_NOTHING:
+        break;
+    }
+}
+
+/* probe -> decide (asking what it needs) -> the event. 1 when there is
+ * one: its action says what to do. */
 static int begin_in(int fd, enum close_path_kind path, const void *caller,
                     const struct batch_scope *scope, struct close_event *ev)
 {
     struct tcp_probe probe;
-    int linger_all = norst_cfg.mode == MODE_ALWAYS;
+    struct close_facts facts = {.mode = norst_cfg.mode, .sharing = SHARE_NOT_ASKED};
+    struct decision d;
 
     if (!norst_acting() || norst_cfg.mode == MODE_OFF)
         return 0;
-
-    /* classify */
-    classify(fd, linger_all, fdtab_hinted_tcp(fd), &probe);
+    classify(fd, facts.mode == MODE_ALWAYS, fdtab_hinted_tcp(fd), &probe);
     if (path != PATH_EXIT) /* exit offers every open fd; the app closed none */
         stats_add(STAT_CLOSES);
     if (probe.kind == KIND_OTHER)
         return 0;
     if (path != PATH_EXIT)
         stats_add(STAT_TCP);
-    if (probe.kind != KIND_CONNECTED || (probe.unread == 0 && !linger_all))
-        return 0;
-    /* A vfork or clone child closes its copy, never the last reference;
-     * and whatever it would record lands in tables not its own. */
-    if (!owner_is_self())
-        return 0;
+    facts.kind = probe.kind;
+    facts.unread = probe.unread;
 
     memset(ev, 0, sizeof *ev);
+    while ((d = decide(&facts)).need != NEED_NOTHING)
+        ask(fd, scope, d.need, &facts, ev);
+    if (d.action == ACT_NONE)
+        return 0;
     ev->fd = fd;
     ev->path = path;
     ev->caller = caller;
     ev->unread = probe.unread;
     ev->unread_at_close = probe.unread;
+    ev->action = d.action;
+    ev->rst = d.rst;
+    ev->linger_timed = d.action == ACT_DRAIN && facts.linger == LINGER_TIMED;
     if (norst_cfg.log_sink != LOG_NONE) /* only the log shows them */
         record_addresses(fd, ev);
-
-    /* decide */
-    enum linger_option linger = linger_option(fd);
-    if (linger == LINGER_ABORT) {
-        ev->action = ACT_SKIP_ABORT;
-        ev->rst = 1;
-        return 1;
-    }
-    switch (sharing_check(fd, scope, &ev->holder_pid, &ev->share_reason)) {
-    case SHARE_BATCH_PEER:
-        return 0; /* its lower fd's event stands for the socket */
-    case SHARE_SHARED:
-        /* Not the last reference: this close cannot reset anything. */
-        ev->action = ACT_SKIP_SHARED;
-        return 1;
-    case SHARE_UNKNOWN:
-        ev->action = ACT_SKIP_SHARED;
-        ev->rst = ev->unread > 0 ? -1 : 0;
-        return 1;
-    case SHARE_SOLE:
-        break;
-    }
-    if (norst_cfg.mode == MODE_LOG) {
-        ev->action = ACT_LOG_ONLY;
-        ev->rst = ev->unread > 0;
-        return 1;
-    }
-    if (read_side_shut_here(fd)) {
-        /* Without us the close resets and the peer's send fails at once;
-         * a drain would end at once too, and leave the peer hanging. */
-        ev->action = ACT_SKIP_READ_SHUT;
-        ev->rst = ev->unread > 0;
-        return 1;
-    }
-
-    ev->linger_timed = linger == LINGER_TIMED;
-    ev->action = ACT_DRAIN;
     return 1;
 }
 
-int close_path_begin(int fd, enum close_path_kind path, const void *caller,
-                     struct close_event *ev)
+static int close_path_begin(int fd, enum close_path_kind path, const void *caller,
+                            struct close_event *ev)
 {
     return begin_in(fd, path, caller, NULL, ev);
 }
@@ -158,7 +152,7 @@ long linger_deadline(void)
 }
 
 /* act: linger on every socket the decision gave to us, together. */
-void close_path_act(struct close_event *evs, int count, long deadline_ms)
+static void close_path_act(struct close_event *evs, int count, long deadline_ms)
 {
     drain_sockets(evs, count, deadline_ms, norst_cfg.max_bytes);
     for (int i = 0; i < count; i++)
@@ -186,21 +180,36 @@ void close_path_end(struct close_event *ev)
         log_event(ev);
 }
 
-enum prepared close_path_prepare(int fd, enum close_path_kind path, const void *caller,
-                                 struct close_event *ev)
+/* The number is no longer this file: what the table knew of it goes, and
+ * an epoll set closed is no longer one the reaper must detach from. */
+static void forget_number(int fd)
 {
-    if (!close_path_begin(fd, path, caller, ev))
-        return PREP_NOTHING;
-    if (ev->action == ACT_DRAIN && reaper_handoff(ev))
-        return PREP_HANDED_OFF;
-    close_path_act(ev, 1, linger_deadline());
-    return PREP_EVENT;
+    if (fdtab_forget(fd) & FD_EPOLL)
+        reaper_epoll_closed(fd);
 }
 
-void close_path_finish(struct close_event *ev, enum prepared how)
+int close_fd(int fd, enum close_path_kind path, const void *caller, const struct real_close *by)
 {
-    if (how == PREP_EVENT)
-        close_path_end(ev);
+    struct close_event ev;
+    enum { NOTHING, EVENT, HANDED_OFF } how = NOTHING;
+    {
+        KEEP_ERRNO;
+        if (close_path_begin(fd, path, caller, &ev)) {
+            how = EVENT;
+            if (ev.action == ACT_DRAIN && reaper_handoff(&ev))
+                how = HANDED_OFF; /* the reaper logs it when it is done */
+            else
+                close_path_act(&ev, 1, linger_deadline());
+        }
+        forget_number(fd);
+    }
+    int ret = how != NOTHING && by->after_event ? by->after_event(fd, by->ctx)
+                                                 : by->fn(fd, by->ctx);
+    if (how == EVENT) {
+        KEEP_ERRNO;
+        close_path_end(&ev);
+    }
+    return ret;
 }
 
 /* The first event was recorded in spare. mmap is a plain system call:
@@ -261,7 +270,7 @@ void batch_flush(struct close_batch *b)
 {
     close_path_act(b->evs, b->count, b->deadline_ms);
     for (int i = 0; i < b->count; i++) {
-        fdtab_forget(b->evs[i].fd);
+        forget_number(b->evs[i].fd);
         raw_close_fd(b->evs[i].fd);
         close_path_end(&b->evs[i]);
     }

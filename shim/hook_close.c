@@ -30,28 +30,27 @@ int raw_close_fd(int fd)
     return 0;
 }
 
+static int libc_close(int fd, void *ctx)
+{
+    (void)ctx;
+    return real_close_fd(fd);
+}
+
+/* After a drain, a cancel may be pending: close all the same. */
+static int close_uncancelled(int fd, void *ctx)
+{
+    (void)ctx;
+    return raw_close_fd(fd);
+}
+
 int close_one(int fd, enum close_path_kind path, const void *caller)
 {
-    struct close_event ev;
-
+    static const struct real_close by_close = {libc_close, close_uncancelled, NULL};
     if (internal_fd_is(fd)) {
         errno = EBADF; /* ours, so not open as far as the application knows */
         return -1;
     }
-    enum prepared how;
-    {
-        KEEP_ERRNO;
-        how = close_path_prepare(fd, path, caller, &ev);
-        if (fdtab_forget(fd) & FD_EPOLL)
-            reaper_epoll_closed(fd);
-    }
-    /* After a drain, a cancel may be pending: close all the same. */
-    int ret = how == PREP_NOTHING ? real_close_fd(fd) : raw_close_fd(fd);
-    {
-        KEEP_ERRNO;
-        close_path_finish(&ev, how);
-    }
-    return ret;
+    return close_fd(fd, path, caller, &by_close);
 }
 
 NORST_API int close(int fd)

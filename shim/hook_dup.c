@@ -22,12 +22,24 @@ static int not_open(void)
 /* The implicit close of newfd, treated like close(newfd). dup2 with a bad
  * oldfd fails without closing newfd, so newfd is only touched once oldfd is
  * known to be open. */
+struct dup_onto {
+    int oldfd, flags;
+    enum close_path_kind path;
+};
+
+static int libc_dup(int newfd, void *ctx)
+{
+    const struct dup_onto *d = ctx;
+    if (d->path == PATH_DUP2)
+        return REAL(real.dup2, "dup2")(d->oldfd, newfd);
+    return REAL(real.dup3, "dup3")(d->oldfd, newfd, d->flags);
+}
+
 static int dup_over(int oldfd, int newfd, int flags, enum close_path_kind path,
                     const void *caller)
 {
-    struct close_event ev;
-    enum prepared how = PREP_NOTHING;
-    int ret;
+    struct dup_onto onto = {oldfd, flags, path};
+    const struct real_close by_dup = {libc_dup, NULL, &onto};
 
     if (internal_fd_is(oldfd))
         return not_open();
@@ -35,22 +47,21 @@ static int dup_over(int oldfd, int newfd, int flags, enum close_path_kind path,
         /* No call of ours: the kernel closes whatever held newfd, our own
          * fd too, which then is simply no longer ours. */
         internal_fd_forget(newfd);
-    } else if (oldfd != newfd && newfd >= 0 && sys2(SYS_fcntl, oldfd, F_GETFD) >= 0) {
+        return libc_dup(newfd, &onto);
+    }
+    /* A bad oldfd fails without closing newfd: then nothing is closed. */
+    if (oldfd == newfd || newfd < 0 || sys2(SYS_fcntl, oldfd, F_GETFD) < 0)
+        return libc_dup(newfd, &onto);
+    {
         KEEP_ERRNO;
         /* The application wants this number: our fd moves out of its way. */
         if (internal_fd_is(newfd))
             internal_fd_evacuate((unsigned)newfd, (unsigned)newfd);
-        how = close_path_prepare(newfd, path, caller, &ev);
     }
-    if (path == PATH_DUP2)
-        ret = REAL(real.dup2, "dup2")(oldfd, newfd);
-    else
-        ret = REAL(real.dup3, "dup3")(oldfd, newfd, flags);
-    {
+    int ret = close_fd(newfd, path, caller, &by_dup);
+    if (ret >= 0) {
         KEEP_ERRNO;
-        if (ret >= 0 && oldfd != newfd)
-            fdtab_duped(oldfd, newfd);
-        close_path_finish(&ev, how);
+        fdtab_duped(oldfd, newfd);
     }
     return ret;
 }

@@ -4,28 +4,27 @@
 
 #include "norst.h"
 
+static int libc_fclose(int fd, void *stream)
+{
+    (void)fd;
+    return REAL(real.fclose, "fclose")(stream);
+}
+
 static int fclose_hooked(FILE *stream, const void *caller)
 {
-    struct close_event ev;
-    enum prepared how = PREP_NOTHING;
-
+    int fd = -1;
     if (stream && norst_acting()) {
         KEEP_ERRNO; /* fflush on a read stream over a socket fails: ESPIPE */
-        int fd = fileno_unlocked(stream);
-        if (fd >= 0) {
-            /* Buffered output must leave before our FIN does. fclose would
-             * flush it anyway; flushing first only moves that earlier. */
+        fd = fileno_unlocked(stream);
+        /* Buffered output must leave before our FIN does. fclose would
+         * flush it anyway; flushing first only moves that earlier. */
+        if (fd >= 0)
             fflush(stream);
-            how = close_path_prepare(fd, PATH_FCLOSE, caller, &ev);
-            fdtab_forget(fd);
-        }
     }
-    int ret = REAL(real.fclose, "fclose")(stream);
-    {
-        KEEP_ERRNO;
-        close_path_finish(&ev, how);
-    }
-    return ret;
+    if (fd < 0)
+        return libc_fclose(fd, stream);
+    const struct real_close by_fclose = {libc_fclose, NULL, stream};
+    return close_fd(fd, PATH_FCLOSE, caller, &by_fclose);
 }
 
 NORST_API int fclose(FILE *stream)

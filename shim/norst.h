@@ -159,24 +159,26 @@ long unread_bytes(int fd);
  * read its own EOF, and the peer would wait on a window that never opens. */
 int read_side_shut_here(int fd);
 
-/* ---- the decision (close_path.c) ---- */
-/* classify + decide, before the real close. Returns 1 when an event was
- * recorded in *ev: then close_path_act (drains the events whose action is
- * ACT_DRAIN, all under one deadline), the real close, close_path_end. */
-int close_path_begin(int fd, enum close_path_kind path, const void *caller,
-                     struct close_event *ev);
-void close_path_act(struct close_event *evs, int count, long deadline_ms);
-void close_path_end(struct close_event *ev);
+/* ---- the orchestrator (close_path.c): probe -> decide -> act -> report ---- */
 long linger_deadline(void);
+/* The reaper's side of an event it took over: what is left unread at its
+ * real close, then the same end as a close done here (stats, log). */
 void note_unread_at_close(struct close_event *ev, int fd);
+void close_path_end(struct close_event *ev);
 
-/* One fd about to be closed by the caller (close, fclose, dup2 over it):
- * begin, then act here or hand the socket to the reaper. The caller does the
- * real close in between and passes what prepare returned to finish. */
-enum prepared { PREP_NOTHING, PREP_EVENT, PREP_HANDED_OFF };
-enum prepared close_path_prepare(int fd, enum close_path_kind path, const void *caller,
-                                 struct close_event *ev);
-void close_path_finish(struct close_event *ev, enum prepared how);
+/* How the application's own close of one fd is done: fn(fd, ctx); after an
+ * event, after_event(fd, ctx) where fn is a cancellation point (close()). */
+struct real_close {
+    int (*fn)(int fd, void *ctx);
+    int (*after_event)(int fd, void *ctx); /* NULL: fn */
+    void *ctx;
+};
+/* The whole close of one fd the application gives up (close, __close,
+ * syscall(SYS_close), fclose, dup2/dup3 onto it): decide; drain here or
+ * hand the socket to the reaper; forget what the fd table knew of the
+ * number; the real close; the event's log line. Returns what the real close
+ * returned, with the errno it left. */
+int close_fd(int fd, enum close_path_kind path, const void *caller, const struct real_close *by);
 
 /* Many fds at once (a range close, exit): offer each one; the sockets to act
  * on get their FIN at once and are drained in groups of up to `capacity`
@@ -243,7 +245,7 @@ int new_fd_retry(void);
 /* ---- sharing (sharing.c) ---- */
 /* SHARE_BATCH_PEER: a lower fd of ours, closed in the same batch, holds the
  * same socket and makes its one decision. */
-enum share_verdict { SHARE_SOLE, SHARE_SHARED, SHARE_UNKNOWN, SHARE_BATCH_PEER };
+enum share_verdict { SHARE_SOLE, SHARE_SHARED, SHARE_UNKNOWN, SHARE_BATCH_PEER, SHARE_NOT_ASKED };
 void fdtab_init(void);
 /* tcp: born a TCP socket (a hint for classify's first call, never trusted
  * for a decision). */
