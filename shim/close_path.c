@@ -85,7 +85,7 @@ static int begin_in(int fd, enum close_path_kind path, const void *caller,
     ev->caller = caller;
     ev->unread = probe.unread;
     ev->unread_at_close = probe.unread;
-    if (norst_cfg.log_sink != LOG_NONE) /* only the log shows them */
+    if (log_enabled()) /* only the log shows them */
         record_addresses(fd, ev);
 
     /* decide */
