@@ -6,8 +6,6 @@
 #ifndef NORST_CONFIG_PARSE_H
 #define NORST_CONFIG_PARSE_H
 
-#include <stddef.h>
-
 enum norst_mode { MODE_DRAIN, MODE_ALWAYS, MODE_LOG, MODE_OFF };
 enum log_format { LOG_TEXT, LOG_JSON };
 
@@ -34,7 +32,7 @@ enum config_kind {
     CONFIG_WORD,   /* one of words[]; its index is the value */
     CONFIG_NUMBER, /* decimal digits only, min to max */
     CONFIG_FLAG,   /* "1"; "0" or empty is 0 */
-    CONFIG_TEXT,   /* taken as it is; empty is none */
+    CONFIG_TEXT,   /* taken as it is; the value is 1, or 0 when empty (none) */
 };
 
 struct config_var {
