@@ -5,7 +5,8 @@ VERSION  = 0.1.0
 # Also where "make install" puts things (mk/install.mk).
 PREFIX  ?= /usr/local
 
-NORST_SRC  = $(wildcard tools/norst/*.c)
+# The configuration contract (names, limits, messages) is the library's own.
+NORST_SRC  = $(wildcard tools/norst/*.c) shim/config_parse.c
 NORST_DEFS = -DNORST_VERSION='"$(VERSION)"' -DNORST_LIBDIR='"$(PREFIX)/lib"'
 
 ALL_EXTRA += $(B)/norst
@@ -18,8 +19,8 @@ $(B)/norst.defs: norst-defs-check | $(B)
 .PHONY: norst-defs-check
 norst-defs-check:
 
-$(B)/norst: $(NORST_SRC) tools/norst/tool.h $(B)/norst.defs | $(B)
-	$(CC) $(PROG_CFLAGS) $(NORST_DEFS) $(PROG_LDFLAGS) -o $@ $(NORST_SRC)
+$(B)/norst: $(NORST_SRC) tools/norst/tool.h shim/config_parse.h $(B)/norst.defs | $(B)
+	$(CC) $(PROG_CFLAGS) $(NORST_DEFS) -Ishim $(PROG_LDFLAGS) -o $@ $(NORST_SRC)
 
 # t_wrapper's statically linked program. Where the toolchain has no static
 # libc the link fails, nothing is built, and the test says it skips that case.

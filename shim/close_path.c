@@ -116,7 +116,7 @@ static int begin_in(int fd, enum close_path_kind path, const void *caller,
     ev->action = d.action;
     ev->rst = d.rst;
     ev->linger_timed = d.action == ACT_DRAIN && facts.linger == LINGER_TIMED;
-    if (norst_cfg.log_sink != LOG_NONE) /* only the log shows them */
+    if (log_enabled()) /* only the log shows them */
         record_addresses(fd, ev);
     return 1;
 }

@@ -16,7 +16,21 @@
 #include "owner.h"
 #include "sys.h"
 
+/* The sink, set once at load by log_open and only read after. */
+enum log_sink { LOG_NONE, LOG_STDERR, LOG_SYSLOG, LOG_FILE };
+static enum log_sink sink = LOG_NONE;
 static int log_slot = -1; /* internal_fd slot of a file or syslog sink */
+static int log_json;
+
+int log_enabled(void)
+{
+    return sink != LOG_NONE;
+}
+
+int log_is_json(void)
+{
+    return log_json;
+}
 
 /* The line and its newline in one writev, so they stay together. */
 void warn_stderr(const char *line)
@@ -38,16 +52,17 @@ static int open_syslog_socket(void)
     return (int)fd;
 }
 
-void log_open(const char *target)
+void log_open(const char *target, enum log_format format)
 {
     char line[600];
     struct fmtbuf b = {line, 0, sizeof line};
     int fd;
 
+    log_json = format == LOG_JSON;
     if (!target || !*target)
         return;
     if (strcmp(target, "stderr") == 0) {
-        norst_cfg.log_sink = LOG_STDERR;
+        sink = LOG_STDERR;
         return;
     }
     if (strcmp(target, "syslog") == 0) {
@@ -56,7 +71,7 @@ void log_open(const char *target)
             warn_stderr("libnorst: NORST_LOG=syslog: cannot connect to /dev/log; logging disabled");
             return;
         }
-        norst_cfg.log_sink = LOG_SYSLOG;
+        sink = LOG_SYSLOG;
     } else {
         /* O_NOFOLLOW: a symlink planted at the path is refused, not followed. */
         fd = (int)sys4(SYS_openat, AT_FDCWD, target,
@@ -71,7 +86,7 @@ void log_open(const char *target)
             warn_stderr(line);
             return;
         }
-        norst_cfg.log_sink = LOG_FILE;
+        sink = LOG_FILE;
     }
     log_slot = internal_fd_adopt(fd);
 }
@@ -81,7 +96,7 @@ static void log_write(const char *buf, size_t len)
     /* A vfork child's number of the log may already be its stdout. */
     if (!owner_is_self())
         return;
-    if (norst_cfg.log_sink == LOG_STDERR) {
+    if (sink == LOG_STDERR) {
         stderr_write(buf, len);
         return;
     }
@@ -95,7 +110,7 @@ static void log_write(const char *buf, size_t len)
             sys0(SYS_sched_yield);
     int fd = internal_fd_get(log_slot);
     if (fd >= 0)
-        sys3(norst_cfg.log_sink == LOG_SYSLOG ? SYS_sendto : SYS_write, fd, buf, len);
+        sys3(sink == LOG_SYSLOG ? SYS_sendto : SYS_write, fd, buf, len);
     internal_fd_leave();
 }
 
@@ -103,9 +118,9 @@ void log_text(const char *text)
 {
     char buf[1024];
     struct fmtbuf b = {buf, 0, sizeof buf - 1};
-    if (norst_cfg.log_sink == LOG_NONE)
+    if (sink == LOG_NONE)
         return;
-    if (norst_cfg.log_sink == LOG_SYSLOG)
+    if (sink == LOG_SYSLOG)
         fmt_str(&b, "<28>"); /* LOG_DAEMON | LOG_WARNING */
     fmt_str(&b, text);
     buf[b.len++] = '\n';
@@ -238,11 +253,11 @@ void log_event(const struct close_event *ev)
 {
     char buf[1024];
     struct fmtbuf b = {buf, 0, sizeof buf - 1};
-    if (norst_cfg.log_sink == LOG_NONE)
+    if (sink == LOG_NONE)
         return;
-    if (norst_cfg.log_sink == LOG_SYSLOG)
+    if (sink == LOG_SYSLOG)
         fmt_str(&b, "<28>");
-    if (norst_cfg.log_json)
+    if (log_json)
         json_event(&b, ev);
     else
         text_event(&b, ev);

@@ -29,20 +29,8 @@ static inline void keep_errno_restore(const int *saved)
 }
 #define KEEP_ERRNO const int keep_errno_ __attribute__((cleanup(keep_errno_restore))) = errno
 
-/* ---- configuration (config.c) ---- */
-enum norst_mode { MODE_DRAIN, MODE_ALWAYS, MODE_LOG, MODE_OFF };
-enum log_sink { LOG_NONE, LOG_STDERR, LOG_SYSLOG, LOG_FILE };
-
-struct norst_config {
-    enum norst_mode mode;
-    long linger_ms;            /* total drain bound per socket */
-    unsigned long long max_bytes; /* discard bound; 0 = none */
-    enum log_sink log_sink;
-    int log_json;
-    int stats;
-    int async;                 /* NORST_ASYNC: linger in the reaper thread */
-    long max_linger;           /* NORST_MAX_LINGER: cap on lingering sockets */
-};
+/* ---- configuration (config.c; the contract: config_parse.h) ---- */
+#include "config_parse.h"
 extern struct norst_config norst_cfg;
 void config_load(void);
 
@@ -334,7 +322,10 @@ int epoll_created(int epfd); /* hook_socket.c: note a new epoll fd, return it */
 long monotonic_ms(void);
 
 /* ---- logging (log.c) ---- */
-void log_open(const char *target);
+/* target: NULL or "" for none, "stderr", "syslog", or a file. */
+void log_open(const char *target, enum log_format format);
+int log_enabled(void); /* a sink is open: events are written somewhere */
+int log_is_json(void);
 void log_event(const struct close_event *ev);
 void log_text(const char *line);   /* a ready-made line, newline added */
 void warn_stderr(const char *line);

@@ -574,7 +574,7 @@ static int handoff(struct close_event *ev)
     e->deadline_ms = e->start_ms + norst_cfg.linger_ms;
     e->ev = *ev;
     /* The reaper's log line must not open files: named here, now. */
-    if (norst_cfg.log_sink != LOG_NONE && ev->path != PATH_EXIT)
+    if (log_enabled() && ev->path != PATH_EXIT)
         callsite_remember(ev->caller);
     e->ev.site_lookup = SITE_REMEMBERED;
     /* Once on the intake, the entry is the reaper's. */

@@ -38,7 +38,7 @@ void stats_report(void)
     };
     char line[512];
     struct fmtbuf b = {line, 0, sizeof line};
-    int json = norst_cfg.log_json && norst_cfg.log_sink != LOG_NONE;
+    int json = log_enabled() && log_is_json();
     if (!norst_cfg.stats)
         return;
     /* In a JSON log, an object too: {"stats":{...}} with no "action". */
@@ -52,7 +52,7 @@ void stats_report(void)
         fmt_ulong(&b, atomic_load(&counters[i]));
     }
     fmt_str(&b, json ? "}}" : "");
-    if (norst_cfg.log_sink == LOG_NONE)
+    if (!log_enabled())
         warn_stderr(line);
     else
         log_text(line);

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config_parse.h"
 #include "tool.h"
 
 #ifndef NORST_VERSION
@@ -28,8 +29,6 @@
 #endif
 
 #define LIBRARY "libnorst.so"
-#define LINGER_MS_MAX 3600000ULL          /* as the library: an hour */
-#define MAX_BYTES_MAX (1ULL << 62)
 
 static const char usage_text[] =
     "usage: norst [OPTIONS] [--] COMMAND [ARGS...]\n"
@@ -67,60 +66,21 @@ char *xstrdup(const char *s)
     return memcpy(xrealloc(NULL, len), s, len);
 }
 
-/* A bad option value: status 2, as for any other usage error. */
-__attribute__((noreturn)) static void bad_value(const char *option, const char *value,
-                                                const char *expected)
-{
-    fprintf(stderr, "norst: %s: '%s' is not %s\nTry 'norst --help'.\n", option, value, expected);
-    exit(2);
-}
+/* ---- option values, checked by the library's own rules ---- */
 
-/* ---- option values, checked as the library checks them ---- */
-
-/* Decimal digits only, no sign, no suffix, at most max. */
-static int is_decimal_upto(const char *s, unsigned long long max)
+/* A bad value is an error (status 2, as any other usage error), where the
+ * library would fall back to its default. */
+static const char *checked(const char *option, enum config_id id, const char *value)
 {
-    unsigned long long v = 0;
-    if (!*s || strspn(s, "0123456789") != strlen(s))
-        return 0;
-    for (; *s; s++) {
-        unsigned d = (unsigned)(*s - '0');
-        if (v > (max - d) / 10)
-            return 0;
-        v = v * 10 + d;
+    const struct config_var *var = &config_vars[id];
+    unsigned long long parsed;
+    /* An empty --log would log nowhere: surely not what was meant. */
+    if (config_parse_value(var, value, &parsed) < 0 || (var->kind == CONFIG_TEXT && !parsed)) {
+        fprintf(stderr, "norst: %s: '%s': expected %s\nTry 'norst --help'.\n", option, value,
+                var->expected);
+        exit(2);
     }
-    return 1;
-}
-
-static const char *check_mode(const char *v)
-{
-    static const char *const modes[] = {"drain", "always", "log", "off"};
-    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
-        if (strcmp(v, modes[i]) == 0)
-            return v;
-    bad_value("--mode", v, "drain, always, log or off");
-    return NULL;
-}
-
-static const char *check_linger(const char *v)
-{
-    if (!is_decimal_upto(v, LINGER_MS_MAX))
-        bad_value("--linger-ms", v, "a whole number of milliseconds from 0 to 3600000");
-    return v;
-}
-
-static const char *check_max_bytes(const char *v)
-{
-    if (!is_decimal_upto(v, MAX_BYTES_MAX))
-        bad_value("--max-bytes", v, "a byte count (decimal digits; 0 for no bound)");
-    return v;
-}
-
-static const char *check_log(const char *v)
-{
-    if (!*v)
-        bad_value("--log", v, "FILE, stderr or syslog");
-    return v;
+    return value;
 }
 
 /* ---- finding the library ---- */
@@ -333,15 +293,6 @@ static int run(char **argv, const char *lib)
 
 enum { OPT_MAX_BYTES = 256, OPT_JSON, OPT_ASYNC, OPT_STATS, OPT_VERSION };
 
-/* The library's variables, in the order they are set. */
-enum var { V_MODE, V_LINGER, V_MAX_BYTES, V_LOG, V_FORMAT, V_ASYNC, V_STATS, N_VARS };
-static const char *const var_names[N_VARS] = {
-    [V_MODE] = "NORST_MODE",       [V_LINGER] = "NORST_LINGER_MS",
-    [V_MAX_BYTES] = "NORST_MAX_BYTES", [V_LOG] = "NORST_LOG",
-    [V_FORMAT] = "NORST_LOG_FORMAT", [V_ASYNC] = "NORST_ASYNC",
-    [V_STATS] = "NORST_STATS",
-};
-
 int main(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -356,7 +307,7 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
     };
-    const char *set[N_VARS] = {NULL};
+    const char *set[CONFIG_COUNT] = {NULL}; /* by the library's variables */
     int opt;
 
     if (argc >= 2 && strcmp(argv[1], "report") == 0)
@@ -365,13 +316,15 @@ int main(int argc, char **argv)
     argv[0] = "norst"; /* getopt's messages name it */
     while ((opt = getopt_long(argc, argv, "+m:t:l:h", options, NULL)) != -1) {
         switch (opt) {
-        case 'm': set[V_MODE] = check_mode(optarg); break;
-        case 't': set[V_LINGER] = check_linger(optarg); break;
-        case OPT_MAX_BYTES: set[V_MAX_BYTES] = check_max_bytes(optarg); break;
-        case 'l': set[V_LOG] = check_log(optarg); break;
-        case OPT_JSON: set[V_FORMAT] = "json"; break;
-        case OPT_ASYNC: set[V_ASYNC] = "1"; break;
-        case OPT_STATS: set[V_STATS] = "1"; break;
+        case 'm': set[CONFIG_MODE] = checked("--mode", CONFIG_MODE, optarg); break;
+        case 't': set[CONFIG_LINGER_MS] = checked("--linger-ms", CONFIG_LINGER_MS, optarg); break;
+        case OPT_MAX_BYTES:
+            set[CONFIG_MAX_BYTES] = checked("--max-bytes", CONFIG_MAX_BYTES, optarg);
+            break;
+        case 'l': set[CONFIG_LOG] = checked("--log", CONFIG_LOG, optarg); break;
+        case OPT_JSON: set[CONFIG_LOG_FORMAT] = config_vars[CONFIG_LOG_FORMAT].words[LOG_JSON]; break;
+        case OPT_ASYNC: set[CONFIG_ASYNC] = "1"; break;
+        case OPT_STATS: set[CONFIG_STATS] = "1"; break;
         case 'h':
             fputs(usage_text, stdout);
             return 0;
@@ -389,11 +342,11 @@ int main(int argc, char **argv)
     }
 
     char *lib = find_library();
-    for (int i = 0; i < N_VARS; i++)
-        if (set[i])
-            setenv(var_names[i], set[i], 1);
-    const char *log = getenv("NORST_LOG");
-    if (set[V_FORMAT] && (!log || !*log))
+    for (int id = 0; id < CONFIG_COUNT; id++)
+        if (set[id])
+            setenv(config_vars[id].name, set[id], 1);
+    const char *log = getenv(config_vars[CONFIG_LOG].name);
+    if (set[CONFIG_LOG_FORMAT] && (!log || !*log))
         fputs("norst: warning: --json without --log: the library logs nowhere\n", stderr);
     prepend_preload(lib);
     return run(argv + optind, lib);

@@ -1,0 +1,68 @@
+/* The NORST_* configuration contract: one table of the variables (name,
+ * kind, limits, default, what a good value looks like, what a bad one falls
+ * back to), and a pure parser over it. No I/O and no globals written: the
+ * library's loader (config.c) feeds it the environment, the norst command
+ * checks its option values with it, and the fuzzer drives it alone. */
+#ifndef NORST_CONFIG_PARSE_H
+#define NORST_CONFIG_PARSE_H
+
+enum norst_mode { MODE_DRAIN, MODE_ALWAYS, MODE_LOG, MODE_OFF };
+enum log_format { LOG_TEXT, LOG_JSON };
+
+struct norst_config {
+    enum norst_mode mode;
+    long linger_ms;               /* total drain bound per socket */
+    unsigned long long max_bytes; /* discard bound; 0 = none */
+    int stats;
+    int async;                    /* NORST_ASYNC: linger in the reaper thread */
+    long max_linger;              /* NORST_MAX_LINGER: cap on lingering sockets */
+    /* What the log was asked for; the log module opens it and owns the
+     * outcome (log_enabled). NULL: no log. */
+    enum log_format log_format;
+    const char *log_target;
+};
+
+/* In the order a loader reports bad values. */
+enum config_id {
+    CONFIG_MODE, CONFIG_LINGER_MS, CONFIG_MAX_BYTES, CONFIG_STATS, CONFIG_ASYNC,
+    CONFIG_MAX_LINGER, CONFIG_LOG_FORMAT, CONFIG_LOG, CONFIG_COUNT
+};
+
+enum config_kind {
+    CONFIG_WORD,   /* one of words[]; its index is the value */
+    CONFIG_NUMBER, /* decimal digits only, min to max */
+    CONFIG_FLAG,   /* "1"; "0" or empty is 0 */
+    CONFIG_TEXT,   /* taken as it is; the value is 1, or 0 when empty (none) */
+};
+
+struct config_var {
+    const char *name;
+    enum config_kind kind;
+    unsigned long long min, max, dflt;
+    const char *const *words; /* CONFIG_WORD, NULL-terminated */
+    const char *expected;     /* "milliseconds, 0 to 3600000" */
+    const char *fallback;     /* "the default 2000"; NULL: never rejected */
+};
+extern const struct config_var config_vars[CONFIG_COUNT];
+
+/* One value by its variable's rules: 0 with *out set, or -1. */
+int config_parse_value(const struct config_var *var, const char *value,
+                       unsigned long long *out);
+
+struct config_warning {
+    const struct config_var *var;
+    const char *value;
+};
+/* given[id]: the variable's value, NULL when unset. Fills *out (defaults
+ * for what is unset or bad; the strings stay the caller's) and bad[] with
+ * each rejected value, in config_id order; returns how many. */
+int config_parse(const char *const given[CONFIG_COUNT], struct norst_config *out,
+                 struct config_warning bad[CONFIG_COUNT]);
+
+/* config_warning.c: the one line a rejected value gets, without newline;
+ * it fits in CONFIG_WARNING_MAX bytes, however long the value. */
+#define CONFIG_WARNING_MAX 800
+struct fmtbuf;
+void config_warning_line(struct fmtbuf *b, const struct config_warning *w);
+
+#endif
