@@ -4,12 +4,6 @@
  * the event-formatting helpers are never called. */
 #include "norst.h"
 
-const char *close_path_name(enum close_path_kind path)
-{
-    (void)path;
-    return "close";
-}
-
 void fmt_callsite(struct fmtbuf *b, const void *caller, enum site_lookup how)
 {
     (void)caller;
