@@ -1,7 +1,8 @@
 /* What one close event says, listed once: the fields of its log line and
  * the names its fields take. The list drives the text line and the JSON
- * object (log.c) and the reader of "norst report" (tools/norst/report.c).
- * It stands alone, so the norst command includes it too.
+ * object (log.c) and the reader of "norst report" (tools/norst/report.c);
+ * tests/t_schema.c holds libnorst(7) to it. It stands alone, so the norst
+ * command includes it too.
  *
  * The fields are a stable interface: a field or a name may be added, never
  * removed or renamed. */
