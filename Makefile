@@ -52,6 +52,7 @@ $(B)/tests/%.o: tests/%.c tests/harness.h | $(B)/tests
 
 $(B)/tests/t_%: tests/t_%.c $(TESTLIB) tests/harness.h | $(B)/tests
 	$(CC) $(PROG_CFLAGS) $(PROG_LDFLAGS) -o $@ $< $(TESTLIB)
+$(B)/tests/t_schema: shim/event_fields.h
 
 $(B)/tests/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) tools/demo.h | $(B)/tests/progs
 	$(CC) $(PROG_CFLAGS) $(PROG_LDFLAGS) -o $@ $<

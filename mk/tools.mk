@@ -19,7 +19,7 @@ $(B)/norst.defs: norst-defs-check | $(B)
 .PHONY: norst-defs-check
 norst-defs-check:
 
-$(B)/norst: $(NORST_SRC) tools/norst/tool.h shim/config_parse.h $(B)/norst.defs | $(B)
+$(B)/norst: $(NORST_SRC) tools/norst/tool.h shim/config_parse.h shim/event_fields.h $(B)/norst.defs | $(B)
 	$(CC) $(PROG_CFLAGS) $(NORST_DEFS) -Ishim $(PROG_LDFLAGS) -o $@ $(NORST_SRC)
 
 # t_wrapper's statically linked program. Where the toolchain has no static

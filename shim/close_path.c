@@ -23,22 +23,6 @@
 
 int norst_ready;
 
-const char *close_path_name(enum close_path_kind path)
-{
-    static const char *const names[] = {
-        [PATH_CLOSE] = "close",
-        [PATH___CLOSE] = "__close",
-        [PATH_FCLOSE] = "fclose",
-        [PATH_DUP2] = "dup2",
-        [PATH_DUP3] = "dup3",
-        [PATH_CLOSE_RANGE] = "close_range",
-        [PATH_CLOSEFROM] = "closefrom",
-        [PATH_SYSCALL_CLOSE] = "syscall-close",
-        [PATH_SYSCALL_CLOSE_RANGE] = "syscall-close_range",
-        [PATH_EXIT] = "exit",
-    };
-    return names[path];
-}
 
 /* SO_LINGER {1,0}: the application asked for an abort; the RST is its
  * intent. {1,N}: a close that waits up to N s for our FIN to be acked. */

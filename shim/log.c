@@ -127,126 +127,88 @@ void log_text(const char *text)
     log_write(buf, b.len);
 }
 
-static const char *action_name(enum action a)
-{
-    switch (a) {
-    case ACT_DRAIN: return "drain";
-    case ACT_SKIP_SHARED: return "skip-shared";
-    case ACT_SKIP_ABORT: return "skip-abort";
-    case ACT_LOG_ONLY: return "log-only";
-    case ACT_SKIP_READ_SHUT: return "skip-read-shut";
-    case ACT_NONE: break;
-    }
-    return "none";
-}
+/* One event, one line: the fields of event_fields.h in their order. */
+enum line_form { LINE_TEXT, LINE_JSON };
 
-static const char *outcome_name(enum outcome o)
+static int field_in_line(enum event_field f, const struct close_event *ev, enum line_form form)
 {
-    switch (o) {
-    case OUT_PEER_EOF: return "peer-eof";
-    case OUT_TIME_BOUND: return "time-bound";
-    case OUT_BYTE_BOUND: return "byte-bound";
-    case OUT_PEER_RESET: return "peer-reset";
-    case OUT_ERROR: return "error";
-    case OUT_EVICTED: return "evicted";
-    case OUT_NONE: break;
+    switch (f) {
+    case EF_SHARED:
+        return ev->action == ACT_SKIP_SHARED;
+    case EF_HOLDER:
+        return ev->action == ACT_SKIP_SHARED && (form == LINE_JSON || ev->holder_pid > 0);
+    default:
+        return 1;
     }
-    return "none";
-}
-
-static void text_event(struct fmtbuf *b, const struct close_event *ev)
-{
-    fmt_str(b, "libnorst: ");
-    fmt_utc_time(b);
-    fmt_str(b, " pid=");
-    fmt_ulong(b, (unsigned long long)sys0(SYS_getpid));
-    fmt_str(b, " fd=");
-    fmt_long(b, ev->fd);
-    fmt_str(b, " path=");
-    fmt_str(b, close_path_name(ev->path));
-    fmt_str(b, " local=");
-    fmt_addr(b, &ev->local);
-    fmt_str(b, " peer=");
-    fmt_addr(b, &ev->peer);
-    fmt_str(b, " unread=");
-    fmt_long(b, ev->unread);
-    fmt_str(b, " action=");
-    fmt_str(b, action_name(ev->action));
-    fmt_str(b, " outcome=");
-    fmt_str(b, outcome_name(ev->outcome));
-    fmt_str(b, " drained=");
-    fmt_ulong(b, ev->drained);
-    fmt_str(b, " ms=");
-    fmt_long(b, ev->elapsed_ms);
-    fmt_str(b, ev->rst > 0 ? " rst=sent" : ev->rst < 0 ? " rst=possible" : " rst=none");
-    if (ev->action == ACT_SKIP_SHARED) {
-        fmt_str(b, " shared=");
-        fmt_str(b, ev->share_reason);
-        if (ev->holder_pid > 0) {
-            fmt_str(b, " holder=");
-            fmt_long(b, ev->holder_pid);
-        }
-    }
-    /* last, for people: where in the program the close came from */
-    fmt_str(b, ": ");
-    if (ev->path == PATH_EXIT) {
-        fmt_str(b, "at exit");
-        return;
-    }
-    fmt_str(b, close_path_name(ev->path));
-    fmt_str(b, "() from ");
-    fmt_callsite(b, ev->caller, ev->site_lookup);
-}
-
-/* An address's text needs no escaping: digits, '.', ':', '[', ']', '-'. */
-static void json_addr(struct fmtbuf *b, const char *key, const union sock_addr *addr)
-{
-    fmt_str(b, key);
-    fmt_str(b, "\"");
-    fmt_addr(b, addr);
-    fmt_str(b, "\"");
 }
 
 /* At most this much of a call site's text goes into a JSON line. */
 #define JSON_CALLER_MAX 399
 
-static void json_event(struct fmtbuf *b, const struct close_event *ev)
+/* The value alone: a string's quotes are the caller's. An address's text
+ * needs no escaping (digits, '.', ':', '[', ']'), nor do the names. */
+static void field_value(struct fmtbuf *b, enum event_field f, const struct close_event *ev,
+                        enum line_form form)
 {
-    fmt_str(b, "{\"time\":\"");
-    fmt_utc_time(b);
-    fmt_str(b, "\",\"pid\":");
-    fmt_ulong(b, (unsigned long long)sys0(SYS_getpid));
-    fmt_str(b, ",\"fd\":");
-    fmt_long(b, ev->fd);
-    fmt_str(b, ",\"path\":\"");
-    fmt_str(b, close_path_name(ev->path));
-    fmt_str(b, "\"");
-    json_addr(b, ",\"local\":", &ev->local);
-    json_addr(b, ",\"peer\":", &ev->peer);
-    fmt_str(b, ",\"unread\":");
-    fmt_long(b, ev->unread);
-    fmt_str(b, ",\"action\":\"");
-    fmt_str(b, action_name(ev->action));
-    fmt_str(b, "\",\"outcome\":\"");
-    fmt_str(b, outcome_name(ev->outcome));
-    fmt_str(b, "\",\"drained\":");
-    fmt_ulong(b, ev->drained);
-    fmt_str(b, ",\"elapsed_ms\":");
-    fmt_long(b, ev->elapsed_ms);
-    fmt_str(b, ",\"rst\":");
-    fmt_str(b, ev->rst > 0 ? "true" : ev->rst < 0 ? "null" : "false");
-    if (ev->action == ACT_SKIP_SHARED) {
-        fmt_str(b, ",\"shared\":\"");
-        fmt_str(b, ev->share_reason);
-        fmt_str(b, "\",\"holder\":");
-        fmt_long(b, ev->holder_pid);
+    switch (f) {
+    case EF_TIME: fmt_utc_time(b); break;
+    case EF_PID: fmt_ulong(b, (unsigned long long)sys0(SYS_getpid)); break;
+    case EF_FD: fmt_long(b, ev->fd); break;
+    case EF_PATH: fmt_str(b, close_path_names[ev->path]); break;
+    case EF_LOCAL: fmt_addr(b, &ev->local); break;
+    case EF_PEER: fmt_addr(b, &ev->peer); break;
+    case EF_UNREAD: fmt_long(b, ev->unread); break;
+    case EF_ACTION: fmt_str(b, action_names[ev->action]); break;
+    case EF_OUTCOME: fmt_str(b, outcome_names[ev->outcome]); break;
+    case EF_DRAINED: fmt_ulong(b, ev->drained); break;
+    case EF_ELAPSED_MS: fmt_long(b, ev->elapsed_ms); break;
+    case EF_RST:
+        if (form == LINE_JSON)
+            fmt_str(b, ev->rst > 0 ? "true" : ev->rst < 0 ? "null" : "false");
+        else
+            fmt_str(b, ev->rst > 0 ? "sent" : ev->rst < 0 ? "possible" : "none");
+        break;
+    case EF_SHARED: fmt_str(b, ev->share_reason); break;
+    case EF_HOLDER: fmt_long(b, ev->holder_pid); break;
+    case EF_CALLER:
+        if (form == LINE_JSON && ev->caller)
+            fmt_callsite_json(b, ev->caller, JSON_CALLER_MAX, ev->site_lookup);
+        else if (form == LINE_JSON)
+            fmt_str(b, "null");
+        else if (ev->path == PATH_EXIT)
+            fmt_str(b, "at exit");
+        else {
+            fmt_str(b, close_path_names[ev->path]);
+            fmt_str(b, "() from ");
+            fmt_callsite(b, ev->caller, ev->site_lookup);
+        }
+        break;
+    case EVENT_FIELD_COUNT: break;
     }
-    fmt_str(b, ",\"caller\":");
-    if (ev->caller)
-        fmt_callsite_json(b, ev->caller, JSON_CALLER_MAX, ev->site_lookup);
-    else
-        fmt_str(b, "null");
-    fmt_str(b, "}");
+}
+
+static void format_event(struct fmtbuf *b, const struct close_event *ev, enum line_form form)
+{
+    fmt_str(b, form == LINE_JSON ? "{" : "libnorst: ");
+    for (enum event_field f = 0; f < EVENT_FIELD_COUNT; f++) {
+        const struct event_field_form *field = &event_fields[f];
+        int quoted = form == LINE_JSON &&
+                     (field->kind == FIELD_STRING || field->kind == FIELD_NAME);
+        if (!field_in_line(f, ev, form))
+            continue;
+        if (form == LINE_JSON) {
+            fmt_str(b, f == 0 ? "\"" : ",\"");
+            fmt_str(b, field->json);
+            fmt_str(b, quoted ? "\":\"" : "\":");
+        } else {
+            fmt_str(b, field->text);
+        }
+        field_value(b, f, ev, form);
+        if (quoted)
+            fmt_str(b, "\"");
+    }
+    if (form == LINE_JSON)
+        fmt_str(b, "}");
 }
 
 void log_event(const struct close_event *ev)
@@ -257,10 +219,7 @@ void log_event(const struct close_event *ev)
         return;
     if (sink == LOG_SYSLOG)
         fmt_str(&b, "<28>");
-    if (log_json)
-        json_event(&b, ev);
-    else
-        text_event(&b, ev);
+    format_event(&b, ev, log_json ? LINE_JSON : LINE_TEXT);
     buf[b.len++] = '\n';
     log_write(buf, b.len);
 }

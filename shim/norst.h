@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "event_fields.h" /* enum close_path_kind, action, outcome */
+
 #define NORST_API __attribute__((visibility("default")))
 #define RETURN_ADDRESS() __builtin_extract_return_addr(__builtin_return_address(0))
 
@@ -80,27 +82,6 @@ enum fd_kind {
     KIND_LISTEN,     /* listening TCP socket */
     KIND_IDLE,       /* TCP socket whose close sends no RST and needs no linger */
     KIND_CONNECTED,  /* connected TCP socket the close path may act on */
-};
-
-enum close_path_kind {
-    PATH_CLOSE, PATH___CLOSE, PATH_FCLOSE, PATH_DUP2, PATH_DUP3,
-    PATH_CLOSE_RANGE, PATH_CLOSEFROM, PATH_SYSCALL_CLOSE,
-    PATH_SYSCALL_CLOSE_RANGE, PATH_EXIT,
-};
-const char *close_path_name(enum close_path_kind path);
-
-enum action {
-    ACT_NONE, ACT_DRAIN, ACT_SKIP_SHARED, ACT_SKIP_ABORT, ACT_LOG_ONLY,
-    ACT_SKIP_READ_SHUT, /* the application shut its own read side */
-};
-enum outcome {
-    OUT_NONE,        /* not drained (the action was not drain) */
-    OUT_PEER_EOF,    /* drained to the peer's FIN */
-    OUT_TIME_BOUND,  /* NORST_LINGER_MS ran out */
-    OUT_BYTE_BOUND,  /* NORST_MAX_BYTES ran out */
-    OUT_PEER_RESET,  /* the peer reset during the drain */
-    OUT_ERROR,       /* shutdown/recv failed otherwise */
-    OUT_EVICTED,     /* async: finished early, the application needed the fd */
 };
 
 /* A TCP socket's address as the log shows it: 28 bytes where a

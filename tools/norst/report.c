@@ -10,9 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../shim/event_fields.h"
 #include "tool.h"
-
-enum { F_ACTION, F_OUTCOME, F_RST, F_UNREAD, F_DRAINED, F_ELAPSED, F_PEER, F_CALLER, N_FIELDS };
 
 #define UNKNOWN "(unknown)"
 
@@ -123,11 +122,11 @@ static double number_of(const struct json_field *f)
  * have; except a close that only dropped a reference another holder kept. */
 static int would_reset(const struct json_field *f)
 {
-    if (text_is(&f[F_ACTION], "skip-shared") && f[F_RST].type == JSON_FALSE)
+    if (text_is(&f[EF_ACTION], action_names[ACT_SKIP_SHARED]) && f[EF_RST].type == JSON_FALSE)
         return 0;
-    if (f[F_RST].type == JSON_TRUE || f[F_RST].type == JSON_NULL)
+    if (f[EF_RST].type == JSON_TRUE || f[EF_RST].type == JSON_NULL)
         return 1;
-    return number_of(&f[F_UNREAD]) > 0 || number_of(&f[F_DRAINED]) > 0;
+    return number_of(&f[EF_UNREAD]) > 0 || number_of(&f[EF_DRAINED]) > 0;
 }
 
 /* "127.0.0.1:47244" -> "127.0.0.1", "[::1]:5000" -> "::1" */
@@ -149,23 +148,23 @@ static void add_peer_host(struct table *t, const struct json_field *peer)
 
 static void add_event(struct summary *s, const struct json_field *f)
 {
-    if (f[F_ACTION].type == JSON_ABSENT)
+    if (f[EF_ACTION].type == JSON_ABSENT)
         return; /* not an event: the NORST_STATS summary object */
     s->events++;
-    table_add(&s->outcomes, text_of(&f[F_OUTCOME]));
-    s->rst_sent += f[F_RST].type == JSON_TRUE;
-    s->rst_possible += f[F_RST].type == JSON_NULL;
+    table_add(&s->outcomes, text_of(&f[EF_OUTCOME]));
+    s->rst_sent += f[EF_RST].type == JSON_TRUE;
+    s->rst_possible += f[EF_RST].type == JSON_NULL;
     if (would_reset(f)) {
         s->would_rst++;
-        table_add(&s->callers, text_of(&f[F_CALLER]));
-        add_peer_host(&s->peers, &f[F_PEER]);
+        table_add(&s->callers, text_of(&f[EF_CALLER]));
+        add_peer_host(&s->peers, &f[EF_PEER]);
     }
-    if (text_is(&f[F_ACTION], "drain") && f[F_ELAPSED].type == JSON_NUMBER) {
+    if (text_is(&f[EF_ACTION], action_names[ACT_DRAIN]) && f[EF_ELAPSED_MS].type == JSON_NUMBER) {
         if (s->drains == s->drain_cap) {
             s->drain_cap = s->drain_cap ? 2 * s->drain_cap : 256;
             s->drain_ms = xrealloc(s->drain_ms, s->drain_cap * sizeof *s->drain_ms);
         }
-        s->drain_ms[s->drains++] = f[F_ELAPSED].num;
+        s->drain_ms[s->drains++] = f[EF_ELAPSED_MS].num;
     }
 }
 
@@ -177,26 +176,23 @@ static int blank(const char *line, size_t len)
 /* Returns 0, or -1 with errno when reading failed. */
 static int read_log(FILE *in, struct summary *s)
 {
-    struct json_field fields[N_FIELDS] = {
-        [F_ACTION] = {.name = "action"},   [F_OUTCOME] = {.name = "outcome"},
-        [F_RST] = {.name = "rst"},         [F_UNREAD] = {.name = "unread"},
-        [F_DRAINED] = {.name = "drained"}, [F_ELAPSED] = {.name = "elapsed_ms"},
-        [F_PEER] = {.name = "peer"},       [F_CALLER] = {.name = "caller"},
-    };
+    struct json_field fields[EVENT_FIELD_COUNT] = {{0}};
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
 
+    for (int i = 0; i < EVENT_FIELD_COUNT; i++)
+        fields[i].name = event_fields[i].json;
     errno = 0;
     while ((len = getline(&line, &cap, in)) >= 0) {
         if (blank(line, (size_t)len))
             continue;
-        if (json_parse_object(line, (size_t)len, fields, N_FIELDS) == 0)
+        if (json_parse_object(line, (size_t)len, fields, EVENT_FIELD_COUNT) == 0)
             add_event(s, fields);
         else
             s->skipped++;
     }
-    json_fields_clear(fields, N_FIELDS);
+    json_fields_clear(fields, EVENT_FIELD_COUNT);
     free(line);
     return ferror(in) ? -1 : 0;
 }
