@@ -29,8 +29,14 @@ int main(void)
 
     case_begin("in a JSON log the stats line is a JSON object too, and UTF-8 in a path stays UTF-8");
     const char *json_env[] = {"NORST_STATS=1", "NORST_LOG=stderr", "NORST_LOG_FORMAT=json", NULL};
-    const char *copy[] = {"/bin/sh", "-c", "mkdir -p /tmp/norst-caf\xc3\xa9 && cp ./echo-server /tmp/norst-caf\xc3\xa9/", NULL};
-    const char *renamed[] = {"/tmp/norst-caf\xc3\xa9/echo-server", "-n", "1", "5000", NULL};
+    /* a directory of this run's own: another run may be using its copy */
+    char dir[64], script[160], program[96], site[128];
+    snprintf(dir, sizeof dir, "/tmp/norst-caf\xc3\xa9-%d", (int)getpid());
+    snprintf(script, sizeof script, "mkdir -p %s && cp ./echo-server %s/", dir, dir);
+    snprintf(program, sizeof program, "%s/echo-server", dir);
+    snprintf(site, sizeof site, " in %s\"}", program);
+    const char *copy[] = {"/bin/sh", "-c", script, NULL};
+    const char *renamed[] = {program, "-n", "1", "5000", NULL};
     struct proc cp;
     proc_start(&cp, 0, NULL, copy, 0);
     CHECK(proc_finish(&cp, 5000) == 0, "copy: %s", cp.err);
@@ -40,7 +46,9 @@ int main(void)
     CHECK(contains(server.err, ",\"stats\":{\"closes\":2,\"tcp_closes\":2,\"would_reset\":1,"
                                "\"drained_clean\":1,\"bound_hit\":0,\"skipped_shared\":0}}\n"),
           "stderr: %s", server.err);
-    CHECK(contains(server.err, " in /tmp/norst-caf\xc3\xa9/echo-server\"}"), "stderr: %s", server.err);
+    CHECK(contains(server.err, site), "stderr: %s", server.err);
+    unlink(program);
+    rmdir(dir);
     case_end();
     return harness_done();
 }
