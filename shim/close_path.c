@@ -17,6 +17,7 @@
 
 #include "decide.h"
 #include "norst.h"
+#include "reaper.h"
 #include "owner.h"
 #include "threads.h"
 #include "sys.h"
@@ -169,7 +170,7 @@ void close_path_end(struct close_event *ev)
 static void forget_number(int fd)
 {
     if (fdtab_forget(fd) & FD_EPOLL)
-        reaper_epoll_closed(fd);
+        reaper_epoll(fd, EPOLL_SET_CLOSED);
 }
 
 int close_fd(int fd, enum close_path_kind path, const void *caller, const struct real_close *by)

@@ -9,6 +9,7 @@
 #include "fdwalk.h"
 #include "internal_fd.h"
 #include "norst.h"
+#include "reaper.h"
 #include "owner.h"
 #include "threads.h"
 #include "sys.h"
@@ -82,7 +83,7 @@ __attribute__((destructor)) static void norst_at_exit(void)
     if (!norst_acting() || norst_cfg.mode == MODE_OFF || !owner_is_self())
         return;
     KEEP_ERRNO; /* later exit handlers see the errno the application left */
-    reaper_at_exit();
+    reaper_release(RELEASE_AT_EXIT);
     /* Another thread may still be writing to any socket: our FIN would
      * make its send fail with EPIPE, and SIGPIPE kill the process, where
      * without us the kernel closes everything once the process is gone.

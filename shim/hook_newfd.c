@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "norst.h"
+#include "reaper.h"
 
 void new_fd_before(void)
 {
@@ -32,7 +33,7 @@ void new_fd_before(void)
 int new_fd_retry(void)
 {
     int saved = errno;
-    if (saved == EMFILE && norst_acting() && reaper_give_back() > 0)
+    if (saved == EMFILE && norst_acting() && reaper_release(RELEASE_FDS) > 0)
         return 1;
     errno = saved;
     return 0;

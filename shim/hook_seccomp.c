@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 
 #include "norst.h"
+#include "reaper.h"
 #include "sys.h"
 
 int seccomp_installs(long op)
@@ -21,7 +22,7 @@ int seccomp_installs(long op)
 void seccomp_before(void)
 {
     if (norst_acting())
-        reaper_stop();
+        reaper_release(RELEASE_THREAD);
 }
 
 long seccomp_after(long ret)

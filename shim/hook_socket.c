@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "norst.h"
+#include "reaper.h"
 
 static int (*real_socket)(int, int, int);
 static int (*real_accept)(int, struct sockaddr *, socklen_t *);
@@ -62,7 +63,7 @@ int epoll_created(int epfd)
     if (epfd >= 0) {
         KEEP_ERRNO;
         fdtab_mark_epoll(epfd);
-        reaper_epoll_created(epfd);
+        reaper_epoll(epfd, EPOLL_SET_CREATED);
     }
     return epfd;
 }

@@ -8,6 +8,7 @@
 #include <sched.h>
 
 #include "norst.h"
+#include "reaper.h"
 
 #define REFUSED_IF_THREADED (CLONE_NEWUSER | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM)
 #define JOIN_REFUSED_IF_THREADED (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWTIME)
@@ -18,7 +19,7 @@ void namespace_before(long flags, enum namespace_call call)
     int needs_single = call == NS_SETNS ? flags == 0 || (flags & JOIN_REFUSED_IF_THREADED)
                             : (flags & REFUSED_IF_THREADED) != 0;
     if (needs_single && norst_acting())
-        reaper_stop();
+        reaper_release(RELEASE_THREAD);
 }
 
 static int (*real_unshare)(int);

@@ -3,6 +3,7 @@
 
 #include "internal_fd.h"
 #include "norst.h"
+#include "reaper.h"
 #include "owner.h"
 
 /* The reaper's lock is held across fork, so the child never copies a
@@ -10,13 +11,13 @@
  * duplicated but not yet marked. */
 static void before_fork(void)
 {
-    reaper_before_fork();
+    reaper_fork(FORK_PREPARE);
 }
 
 static void after_fork_parent(void)
 {
     fdtab_spawned();
-    reaper_after_fork_parent();
+    reaper_fork(FORK_PARENT);
 }
 
 static void after_fork_child(void)
@@ -24,7 +25,7 @@ static void after_fork_child(void)
     owner_set_self();
     fdtab_spawned();
     internal_fd_after_fork_child();
-    reaper_after_fork_child();
+    reaper_fork(FORK_CHILD);
 }
 
 /* Priority 101: before constructors of ordinary priority in this object, so

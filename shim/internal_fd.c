@@ -5,6 +5,7 @@
 
 #include "internal_fd.h"
 #include "norst.h"
+#include "reaper.h"
 #include "owner.h"
 #include "sys.h"
 

@@ -271,34 +271,7 @@ void drain_prepare_read(int fd);
  * a socket whose peer may have sent its FIN already. */
 int drain_step(struct close_event *ev, int fd, unsigned long long max_bytes, int to_empty);
 
-/* ---- NORST_ASYNC=1 (reaper.c) ---- */
-/* From a hook that is never a close (socket, accept, open...): start the
- * reaper's thread if a handoff has been waiting for one. One atomic load
- * when there is nothing to do. */
-void reaper_start_pending(void);
-/* Finish every lingering socket and end the thread, waiting until the
- * kernel no longer counts it (before unshare/setns/seccomp). */
-void reaper_stop(void);
-/* At load, in async mode: what the thread may do (reads the seccomp state). */
-void reaper_load(void);
-int reaper_active(void);
-/* The reaper thread's kernel tid while it runs, else 0. */
-int reaper_thread_tid(void);
-int reaper_handoff(struct close_event *ev);
-int reaper_evict_all(void);
-int reaper_give_back(void);
-void reaper_release_fd(int fd);
-void reaper_lock(void);   /* held while the reaper uses its own fds */
-void reaper_unlock(void);
-void reaper_at_exit(void);
-/* Wake the reaper if it waits; by_mover: called by internal_fd_evacuate
- * while it holds every other user off. */
-void reaper_nudge(int by_mover);
-void reaper_before_fork(void);
-void reaper_after_fork_parent(void);
-void reaper_after_fork_child(void);
-void reaper_epoll_created(int epfd);
-void reaper_epoll_closed(int epfd);
+/* ---- hook_socket.c, drain.c ---- */
 int epoll_created(int epfd); /* hook_socket.c: note a new epoll fd, return it */
 long monotonic_ms(void);
 

@@ -48,6 +48,7 @@
 #include "internal_fd.h"
 #include "norst.h"
 #include "owner.h"
+#include "reaper.h"
 #include "sys.h"
 
 NORST_OLD_SYMBOL(pthread_create);
@@ -110,7 +111,7 @@ static struct {
 static _Atomic int epoll_fds[MAX_EPOLL_FDS] = {[0 ... MAX_EPOLL_FDS - 1] = -1};
 static _Atomic int epoll_overflow;
 
-void reaper_epoll_created(int epfd)
+static void epoll_set_created(int epfd)
 {
     for (int i = 0; i < MAX_EPOLL_FDS; i++) {
         int expected = -1;
@@ -121,7 +122,7 @@ void reaper_epoll_created(int epfd)
     atomic_store(&epoll_overflow, 1);
 }
 
-void reaper_epoll_closed(int epfd)
+static void epoll_set_closed(int epfd)
 {
     for (int i = 0; i < MAX_EPOLL_FDS; i++) {
         int expected = epfd;
@@ -151,7 +152,7 @@ int reaper_thread_tid(void)
     return state == THREAD_RUNNING || state == THREAD_STOPPING ? atomic_load(&reaper.tid) : 0;
 }
 
-int reaper_active(void)
+static int reaper_active(void)
 {
     return atomic_load_explicit(&reaper.state, memory_order_acquire) == 2;
 }
@@ -509,7 +510,9 @@ static void wait_gone(int tid)
     }
 }
 
-void reaper_stop(void)
+static int reaper_evict_all(void);
+
+static void reaper_stop(void)
 {
     int expected;
     if (!reaper_active() || !owner_is_self())
@@ -622,7 +625,7 @@ int reaper_handoff(struct close_event *ev)
  * start during the fork), so that the parent's handler always undoes
  * exactly this. The wait is bounded: a handoff that a signal handler (the
  * one calling fork) interrupted cannot end. */
-void reaper_before_fork(void)
+static void reaper_before_fork(void)
 {
     atomic_fetch_add(&forking, 1);
     for (int spins = 0; atomic_load(&handoffs_under_way) > 0 && spins < 100000; spins++)
@@ -630,7 +633,7 @@ void reaper_before_fork(void)
     reaper_lock();
 }
 
-void reaper_after_fork_parent(void)
+static void reaper_after_fork_parent(void)
 {
     reaper_unlock();
     atomic_fetch_sub(&forking, 1);
@@ -657,7 +660,7 @@ void reaper_nudge(int by_mover)
 /* Finish every lingering socket now (an fd limit was hit). Returns how many
  * were lingering: 0 means no fd could have come back, and the caller need
  * not try again. */
-int reaper_evict_all(void)
+static int reaper_evict_all(void)
 {
     if (!reaper_active() || !owner_is_self())
         return 0;
@@ -676,7 +679,7 @@ int reaper_evict_all(void)
  * back, the lingering sockets (finished early) and its epoll set and
  * eventfd (set up again by the next handoff). Returns how many fds were
  * freed: 0 means none, and the caller need not try again. */
-int reaper_give_back(void)
+static int reaper_give_back(void)
 {
     if (!reaper_active() || !owner_is_self())
         return 0;
@@ -732,7 +735,7 @@ void reaper_release_fd(int fd)
 /* Exit: let the drains run out their bounds (every deadline is at most
  * NORST_LINGER_MS from now; a little slack lets the reaper reach the last
  * of them), then finish what is left. */
-void reaper_at_exit(void)
+static void reaper_at_exit(void)
 {
     if (!reaper_active())
         return;
@@ -759,7 +762,7 @@ void reaper_at_exit(void)
 /* fork: the child has no reaper thread, only copies of its fds. Those
  * copies must go at once (the parent's reaper does the real close), and the
  * child starts from nothing. */
-void reaper_after_fork_child(void)
+static void reaper_after_fork_child(void)
 {
     /* The child's only thread: nothing is under way, nothing is held. */
     atomic_store(&handoffs_under_way, 0);
@@ -792,4 +795,45 @@ void reaper_after_fork_child(void)
     atomic_store(&reaper.intake, 0);
     atomic_store(&reaper.lingering, 0);
     atomic_store(&reaper.state, 0);
+}
+
+/* ---- the interface (reaper.h) ---- */
+
+int reaper_release(enum reaper_release how)
+{
+    int held = reaper_active() ? atomic_load(&reaper.lingering) : 0;
+    switch (how) {
+    case RELEASE_FDS:
+        return reaper_give_back();
+    case RELEASE_THREAD:
+        reaper_stop();
+        break;
+    case RELEASE_AT_EXIT:
+        reaper_at_exit();
+        break;
+    }
+    return held;
+}
+
+void reaper_fork(enum fork_stage stage)
+{
+    switch (stage) {
+    case FORK_PREPARE:
+        reaper_before_fork();
+        break;
+    case FORK_PARENT:
+        reaper_after_fork_parent();
+        break;
+    case FORK_CHILD:
+        reaper_after_fork_child();
+        break;
+    }
+}
+
+void reaper_epoll(int epfd, enum epoll_change change)
+{
+    if (change == EPOLL_SET_CREATED)
+        epoll_set_created(epfd);
+    else
+        epoll_set_closed(epfd);
 }

@@ -31,6 +31,7 @@
 
 #include "fdwalk.h"
 #include "norst.h"
+#include "reaper.h"
 #include "owner.h"
 #include "sys.h"
 
@@ -219,7 +220,7 @@ void fdtab_forget_range(unsigned first, unsigned last)
         if (flags && !(flags & FD_REAPER)) {
             atomic_store_explicit(&slots[fd].flags, 0, memory_order_relaxed);
             if (flags & FD_EPOLL)
-                reaper_epoll_closed((int)fd);
+                reaper_epoll((int)fd, EPOLL_SET_CLOSED);
         }
     }
 }
