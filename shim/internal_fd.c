@@ -9,9 +9,8 @@
 #include "owner.h"
 #include "sys.h"
 
-#define MAX_INTERNAL 8
 
-static _Atomic int internal_fds[MAX_INTERNAL] = {[0 ... MAX_INTERNAL - 1] = -1};
+static _Atomic int internal_fds[INTERNAL_FDS_MAX] = {[0 ... INTERNAL_FDS_MAX - 1] = -1};
 static _Atomic int users, moving;
 
 /* Dekker-style, all seq_cst: either the mover sees the user and waits, or
@@ -39,7 +38,7 @@ void internal_fd_after_fork_child(void)
 
 int internal_fd_add(int fd)
 {
-    for (int i = 0; i < MAX_INTERNAL; i++) {
+    for (int i = 0; i < INTERNAL_FDS_MAX; i++) {
         int expected = -1;
         if (atomic_compare_exchange_strong(&internal_fds[i], &expected, fd))
             return i;
@@ -79,7 +78,7 @@ long internal_fd_dup_high(int fd, long start, long floor)
 int internal_fd_count(void)
 {
     int count = 0;
-    for (int i = 0; i < MAX_INTERNAL; i++)
+    for (int i = 0; i < INTERNAL_FDS_MAX; i++)
         count += atomic_load_explicit(&internal_fds[i], memory_order_relaxed) >= 0;
     return count;
 }
@@ -103,7 +102,7 @@ int internal_fd_get(int slot)
 
 void internal_fd_remove(int fd)
 {
-    for (int i = 0; i < MAX_INTERNAL; i++) {
+    for (int i = 0; i < INTERNAL_FDS_MAX; i++) {
         int expected = fd;
         atomic_compare_exchange_strong(&internal_fds[i], &expected, -1);
     }
@@ -118,7 +117,7 @@ void internal_fd_forget(int fd)
 
 int internal_fd_is(int fd)
 {
-    for (int i = 0; i < MAX_INTERNAL; i++)
+    for (int i = 0; i < INTERNAL_FDS_MAX; i++)
         if (atomic_load_explicit(&internal_fds[i], memory_order_relaxed) == fd)
             return fd >= 0;
     return fdtab_is_reaper(fd);
@@ -126,7 +125,7 @@ int internal_fd_is(int fd)
 
 void internal_fd_cloexec_all(void)
 {
-    for (int i = 0; i < MAX_INTERNAL; i++) {
+    for (int i = 0; i < INTERNAL_FDS_MAX; i++) {
         int fd = atomic_load_explicit(&internal_fds[i], memory_order_relaxed);
         if (fd >= 0)
             sys3(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);
@@ -138,7 +137,7 @@ void internal_fd_cloexec_all(void)
 int internal_fd_lowest_in(unsigned first, unsigned last)
 {
     int lowest = fdtab_lowest_reaper(first, last);
-    for (int i = 0; i < MAX_INTERNAL; i++) {
+    for (int i = 0; i < INTERNAL_FDS_MAX; i++) {
         int fd = atomic_load_explicit(&internal_fds[i], memory_order_relaxed);
         if (fd >= 0 && (unsigned)fd >= first && (unsigned)fd <= last &&
             (lowest < 0 || fd < lowest))
@@ -178,7 +177,7 @@ void internal_fd_evacuate(unsigned first, unsigned last)
         for (int spins = 0; atomic_load(&users) > 0 && spins < 100000; spins++)
             sys0(SYS_sched_yield);
         long moved = minimum < 0 ? -1 : sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, minimum);
-        for (int i = 0; i < MAX_INTERNAL; i++) {
+        for (int i = 0; i < INTERNAL_FDS_MAX; i++) {
             int expected = fd;
             atomic_compare_exchange_strong(&internal_fds[i], &expected, moved < 0 ? -1 : (int)moved);
         }

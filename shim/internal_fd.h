@@ -7,6 +7,10 @@
 #ifndef NORST_INTERNAL_FD_H
 #define NORST_INTERNAL_FD_H
 
+/* At most this many fds of the shim's own besides the reaper's duplicates,
+ * all at the top of the fd range. */
+#define INTERNAL_FDS_MAX 8
+
 /* Returns a slot number for internal_fd_get, or -1 if the table is full. */
 int internal_fd_add(int fd);
 int internal_fd_get(int slot);

@@ -434,7 +434,9 @@ static void setup_parts(void)
          * other fds, away from the lowest-first numbers the application is
          * handed. */
         reaper.top = (int)internal_fd_top();
-        reaper.floor = reaper.top / 2;
+        /* Half the range for duplicates, as documented: the shim's own fds
+         * take the top numbers, so the half starts that much lower. */
+        reaper.floor = reaper.top / 2 - INTERNAL_FDS_MAX;
         reaper.capacity = (int)(norst_cfg.max_linger < reaper.top / 2 ? norst_cfg.max_linger
                                                                       : reaper.top / 2);
         size_t bytes = (size_t)reaper.capacity * sizeof(struct lingering);
