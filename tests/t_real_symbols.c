@@ -6,6 +6,7 @@
  * lookup. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 
 #include "harness.h"
@@ -17,6 +18,14 @@ int main(void)
     struct exchange x;
 
     case_begin("dlsym finds our own close: a line names it, the system call stands in");
+    /* The sanitizer runs (they set NORST_TEST_RUNTIME) load their runtime
+     * after this dlsym, and the runtime looks its own symbols up through
+     * it before it can serve the calls the lookup makes. */
+    if (getenv("NORST_TEST_RUNTIME")) {
+        case_skip("a preloaded dlsym goes ahead of the sanitizer's runtime");
+        case_end();
+        return harness_done();
+    }
     const char *own_close[] = {PRELOAD, "OWN_SYMBOL=close", NULL};
     exchange_run(&x, 0, own_close, 4, "accept queued:10 read:1 close", 10);
     CHECK(x.server_status == 0, "server: %s", x.server.err);
