@@ -13,6 +13,12 @@ SHIM_CFLAGS  = $(BASE) $(HARDEN) -fPIC -fvisibility=hidden $(STACK_GUARD) $(CFLA
 SHIM_LDFLAGS = -shared -Wl,-z,relro,-z,now -Wl,-z,noexecstack -Wl,--no-undefined
 PROG_CFLAGS  = $(BASE) $(HARDEN) -fPIE $(CFLAGS)
 PROG_LDFLAGS = -pie -Wl,-z,relro,-z,now
+# Each compile writes the headers it read next to its output (name.d, or
+# program.d where one command compiles and links); the files are included
+# below, so touching a header rebuilds exactly its users. -MP: a header
+# that is deleted or renamed does not break the next build.
+DEPFLAGS     = -MMD -MP
+DEPFLAGS_PROG = $(DEPFLAGS) -MT $@ -MF $@.d
 
 B = build
 SHIM_SRC  = $(wildcard shim/*.c)
@@ -35,8 +41,8 @@ include $(wildcard mk/*.mk)
 .SECONDARY:
 all: $(B)/libnorst.so $(DEMO) $(ALL_EXTRA)
 
-$(B)/shim/%.o: shim/%.c $(wildcard shim/*.h) | $(B)/shim
-	$(CC) $(SHIM_CFLAGS) -c -o $@ $<
+$(B)/shim/%.o: shim/%.c | $(B)/shim
+	$(CC) $(SHIM_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 # The reaper's loop runs on its own thread's 256 KiB stack.
 $(B)/shim/reaper.o: STACK_GUARD = -Wframe-larger-than=2048
@@ -44,21 +50,20 @@ $(B)/shim/reaper.o: STACK_GUARD = -Wframe-larger-than=2048
 $(B)/libnorst.so: $(SHIM_OBJ)
 	$(CC) $(SHIM_CFLAGS) $(SHIM_LDFLAGS) -o $@ $^ -Wl,--no-as-needed -l:libdl.so.2 -l:libpthread.so.0
 
-$(B)/%: tools/%.c tools/demo.h | $(B)
-	$(CC) $(PROG_CFLAGS) $(PROG_LDFLAGS) -o $@ $<
+$(B)/%: tools/%.c | $(B)
+	$(CC) $(PROG_CFLAGS) $(DEPFLAGS_PROG) $(PROG_LDFLAGS) -o $@ $<
 
-$(B)/tests/%.o: tests/%.c tests/harness.h | $(B)/tests
-	$(CC) $(PROG_CFLAGS) -c -o $@ $<
+$(B)/tests/%.o: tests/%.c | $(B)/tests
+	$(CC) $(PROG_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-$(B)/tests/t_%: tests/t_%.c $(TESTLIB) tests/harness.h | $(B)/tests
-	$(CC) $(PROG_CFLAGS) $(PROG_LDFLAGS) -o $@ $< $(TESTLIB)
-$(B)/tests/t_schema: shim/event_fields.h
+$(B)/tests/t_%: tests/t_%.c $(TESTLIB) | $(B)/tests
+	$(CC) $(PROG_CFLAGS) $(DEPFLAGS_PROG) $(PROG_LDFLAGS) -o $@ $< $(TESTLIB)
 
-$(B)/tests/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) tools/demo.h | $(B)/tests/progs
-	$(CC) $(PROG_CFLAGS) $(PROG_LDFLAGS) -o $@ $<
+$(B)/tests/progs/%: tests/progs/%.c | $(B)/tests/progs
+	$(CC) $(PROG_CFLAGS) $(DEPFLAGS_PROG) $(PROG_LDFLAGS) -o $@ $<
 
 $(B)/tests/libs/%.so: tests/libs/%.c | $(B)/tests/libs
-	$(CC) $(BASE) -fPIC -shared $(CFLAGS) -o $@ $<
+	$(CC) $(BASE) -fPIC -shared $(CFLAGS) $(DEPFLAGS_PROG) -o $@ $<
 
 $(B) $(B)/shim $(B)/tests $(B)/tests/progs $(B)/tests/libs:
 	mkdir -p $@
@@ -71,3 +76,5 @@ check: all $(TESTS) $(TEST_PROGS) $(CHECK_EXTRA)
 
 clean:
 	rm -rf $(B)
+
+-include $(wildcard $(B)/*.d $(B)/*/*.d $(B)/*/*/*.d)

@@ -8,8 +8,11 @@ BENCH_PROGS = $(B)/bench/close-cost $(B)/bench/server $(B)/bench/client
 bench: $(B)/libnorst.so $(BENCH_PROGS)
 	sh tools/bench/run.sh $(B)
 
-$(BENCH_PROGS): $(B)/bench/%: tools/bench/%.c tools/bench/bench.c tools/bench/bench.h | $(B)/bench
-	$(CC) $(PROG_CFLAGS) $(PROG_LDFLAGS) -o $@ $< tools/bench/bench.c -pthread
+$(BENCH_PROGS): $(B)/bench/%: tools/bench/%.c $(B)/bench/bench.o | $(B)/bench
+	$(CC) $(PROG_CFLAGS) $(DEPFLAGS_PROG) $(PROG_LDFLAGS) -o $@ $< $(B)/bench/bench.o -pthread
+
+$(B)/bench/bench.o: tools/bench/bench.c | $(B)/bench
+	$(CC) $(PROG_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(B)/bench:
 	mkdir -p $@

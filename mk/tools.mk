@@ -19,8 +19,21 @@ $(B)/norst.defs: norst-defs-check | $(B)
 .PHONY: norst-defs-check
 norst-defs-check:
 
-$(B)/norst: $(NORST_SRC) tools/norst/tool.h shim/config_parse.h shim/event_fields.h $(B)/norst.defs | $(B)
-	$(CC) $(PROG_CFLAGS) $(NORST_DEFS) -Ishim $(PROG_LDFLAGS) -o $@ $(NORST_SRC)
+# Compiled one object each, so that each has its dependency file; the
+# library's parser (shim/config_parse.c) in a directory of its own.
+NORST_OBJ = $(patsubst tools/norst/%.c,$(B)/tools/norst/%.o,$(filter tools/norst/%,$(NORST_SRC))) \
+            $(patsubst shim/%.c,$(B)/norst-shim/%.o,$(filter shim/%,$(NORST_SRC)))
+
+$(B)/tools/norst/%.o: tools/norst/%.c $(B)/norst.defs
+	@mkdir -p $(dir $@)
+	$(CC) $(PROG_CFLAGS) $(NORST_DEFS) -Ishim $(DEPFLAGS) -c -o $@ $<
+
+$(B)/norst-shim/%.o: shim/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PROG_CFLAGS) -Ishim $(DEPFLAGS) -c -o $@ $<
+
+$(B)/norst: $(NORST_OBJ)
+	$(CC) $(PROG_CFLAGS) $(PROG_LDFLAGS) -o $@ $(NORST_OBJ)
 
 # t_wrapper's statically linked program. Where the toolchain has no static
 # libc the link fails, nothing is built, and the test says it skips that case.

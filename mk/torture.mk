@@ -8,9 +8,14 @@ TORTURE_SRC = $(wildcard tests/torture/*.c)
 TORTURE_SECONDS = 180
 CHECK_EXTRA += $(TORTURE)
 
-$(TORTURE): $(TORTURE_SRC) $(wildcard tests/torture/*.h)
-	mkdir -p $(dir $@)
-	$(CC) $(PROG_CFLAGS) $(PROG_LDFLAGS) -o $@ $(TORTURE_SRC)
+TORTURE_OBJ = $(TORTURE_SRC:tests/torture/%.c=$(B)/tests/torture/%.o)
+
+$(B)/tests/torture/%.o: tests/torture/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PROG_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(TORTURE): $(TORTURE_OBJ)
+	$(CC) $(PROG_CFLAGS) $(PROG_LDFLAGS) -o $@ $(TORTURE_OBJ)
 
 .PHONY: check-torture
 check-torture: all $(TORTURE) $(B)/tests/progs/tortured

@@ -4,14 +4,15 @@
 
 #include "internal_fd.h"
 #include "norst.h"
+#include "real.h"
 #include "sys.h"
 
 /* The real close, exactly once: Linux releases the fd even when close fails
  * with EINTR, so a retry could close a number another thread just got. */
 int real_close_fd(int fd)
 {
-    if (real.close)
-        return real.close(fd);
+    if (REAL(close))
+        return REAL(close)(fd);
     long ret = sys1(SYS_close, fd);
     if (ret < 0) {
         errno = (int)-ret;

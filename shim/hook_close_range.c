@@ -13,6 +13,7 @@
 #include "fdwalk.h"
 #include "internal_fd.h"
 #include "norst.h"
+#include "real.h"
 #include "sys.h"
 
 /* A walk of our fd table over [from, the batch's last]. */
@@ -66,8 +67,8 @@ static void close_sockets_in_range(unsigned first, unsigned last,
 
 static long real_close_range_call(unsigned first, unsigned last, int flags)
 {
-    if (real.close_range)
-        return real.close_range(first, last, flags) == 0 ? 0 : -errno;
+    if (REAL(close_range))
+        return REAL(close_range)(first, last, flags) == 0 ? 0 : -errno;
     return sys3(SYS_close_range, first, last, flags);
 }
 

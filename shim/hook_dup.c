@@ -7,10 +7,8 @@
 
 #include "internal_fd.h"
 #include "norst.h"
+#include "real.h"
 #include "sys.h"
-
-static int (*real_dup)(int);
-static int (*real_fcntl)(int, int, ...);
 
 /* The shim's fds are not open as far as the application knows. */
 static int not_open(void)
@@ -31,8 +29,8 @@ static int libc_dup(int newfd, void *ctx)
 {
     const struct dup_onto *d = ctx;
     if (d->path == PATH_DUP2)
-        return REAL(real.dup2, "dup2")(d->oldfd, newfd);
-    return REAL(real.dup3, "dup3")(d->oldfd, newfd, d->flags);
+        return REAL(dup2)(d->oldfd, newfd);
+    return REAL(dup3)(d->oldfd, newfd, d->flags);
 }
 
 static int dup_over(int oldfd, int newfd, int flags, enum close_path_kind path,
@@ -80,7 +78,7 @@ NORST_API int dup(int oldfd)
 {
     if (internal_fd_is(oldfd))
         return not_open();
-    int newfd = NEW_FD(REAL(real_dup, "dup")(oldfd), -1);
+    int newfd = NEW_FD(REAL(dup)(oldfd), -1);
     if (newfd >= 0) {
         KEEP_ERRNO;
         fdtab_duped(oldfd, newfd);
@@ -94,7 +92,7 @@ static int fcntl_hooked(int fd, int cmd, void *arg)
 {
     if (internal_fd_is(fd))
         return not_open(); /* F_SETFD 0 on the log would hand it to exec'd children */
-    int (*real_fn)(int, int, ...) = REAL(real_fcntl, "fcntl");
+    real_fcntl_fn *real_fn = REAL(fcntl);
     if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
         return real_fn(fd, cmd, arg);
     int ret = NEW_FD(real_fn(fd, cmd, arg), -1);

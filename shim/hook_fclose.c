@@ -3,11 +3,12 @@
 #include <stdio.h>
 
 #include "norst.h"
+#include "real.h"
 
 static int libc_fclose(int fd, void *stream)
 {
     (void)fd;
-    return REAL(real.fclose, "fclose")(stream);
+    return REAL(fclose)(stream);
 }
 
 static int fclose_hooked(FILE *stream, const void *caller)

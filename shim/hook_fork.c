@@ -14,15 +14,15 @@
 #include <unistd.h>
 
 #include "norst.h"
+#include "real.h"
 
 /* Called by the vfork stub: returns the function to jump to. fork() where
  * the real vfork cannot be found: POSIX lets vfork be a fork. */
 __attribute__((used)) void *vfork_prepare(void);
 __attribute__((used)) void *vfork_prepare(void)
 {
-    static void *real_vfork;
     fdtab_spawned();
-    void *fn = REAL(real_vfork, "vfork");
+    void *fn = (void *)REAL(vfork);
     return fn ? fn : (void *)fork;
 }
 
@@ -61,7 +61,6 @@ NORST_API __attribute__((naked)) pid_t vfork(void)
 __attribute__((no_sanitize_address)) NORST_API int
 clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 {
-    static int (*real_clone)(int (*)(void *), void *, int, void *, ...);
     va_list ap;
     va_start(ap, arg);
     pid_t *parent_tid = va_arg(ap, pid_t *);
@@ -71,7 +70,7 @@ clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
     /* A child with its own copy of the fd table holds our sockets too. */
     if (!(flags & CLONE_FILES))
         fdtab_spawned();
-    return REAL(real_clone, "clone")(fn, stack, flags, arg, parent_tid, tls, child_tid);
+    return REAL(clone)(fn, stack, flags, arg, parent_tid, tls, child_tid);
 }
 
 /* glibc 2.34's fork without atfork handlers: both sides return through
@@ -79,8 +78,7 @@ clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 pid_t _Fork(void);
 NORST_API pid_t _Fork(void)
 {
-    static pid_t (*real_fork)(void);
-    pid_t (*fn)(void) = REAL(real_fork, "_Fork");
+    real__Fork_fn *fn = REAL(_Fork);
     fdtab_spawned();
     return fn ? fn() : fork();
 }

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "norst.h"
+#include "real.h"
 #include "reaper.h"
 
 void new_fd_before(void)
@@ -39,13 +40,6 @@ int new_fd_retry(void)
     return 0;
 }
 
-/* The real function for a hook, looked up on first use. */
-#define REAL_OF(fn)                                                            \
-    ({                                                                         \
-        static __typeof__(fn) *ptr_;                                           \
-        REAL(ptr_, #fn);                                                       \
-    })
-
 /* open's mode is there only with O_CREAT or O_TMPFILE. */
 #define MODE_FROM(flags, last)                                                 \
     mode_t mode = 0;                                                           \
@@ -59,25 +53,25 @@ int new_fd_retry(void)
 NORST_API int open(const char *path, int flags, ...)
 {
     MODE_FROM(flags, flags);
-    return NEW_FD(REAL_OF(open)(path, flags, mode), -1);
+    return NEW_FD(REAL(open)(path, flags, mode), -1);
 }
 
 NORST_API int open64(const char *path, int flags, ...)
 {
     MODE_FROM(flags, flags);
-    return NEW_FD(REAL_OF(open64)(path, flags, mode), -1);
+    return NEW_FD(REAL(open64)(path, flags, mode), -1);
 }
 
 NORST_API int openat(int dirfd, const char *path, int flags, ...)
 {
     MODE_FROM(flags, flags);
-    return NEW_FD(REAL_OF(openat)(dirfd, path, flags, mode), -1);
+    return NEW_FD(REAL(openat)(dirfd, path, flags, mode), -1);
 }
 
 NORST_API int openat64(int dirfd, const char *path, int flags, ...)
 {
     MODE_FROM(flags, flags);
-    return NEW_FD(REAL_OF(openat64)(dirfd, path, flags, mode), -1);
+    return NEW_FD(REAL(openat64)(dirfd, path, flags, mode), -1);
 }
 
 /* What a program built with _FORTIFY_SOURCE calls for open(path, flags). */
@@ -88,90 +82,90 @@ int __openat64_2(int dirfd, const char *path, int flags);
 
 NORST_API int __open_2(const char *path, int flags)
 {
-    return NEW_FD(REAL_OF(__open_2)(path, flags), -1);
+    return NEW_FD(REAL(__open_2)(path, flags), -1);
 }
 
 NORST_API int __open64_2(const char *path, int flags)
 {
-    return NEW_FD(REAL_OF(__open64_2)(path, flags), -1);
+    return NEW_FD(REAL(__open64_2)(path, flags), -1);
 }
 
 NORST_API int __openat_2(int dirfd, const char *path, int flags)
 {
-    return NEW_FD(REAL_OF(__openat_2)(dirfd, path, flags), -1);
+    return NEW_FD(REAL(__openat_2)(dirfd, path, flags), -1);
 }
 
 NORST_API int __openat64_2(int dirfd, const char *path, int flags)
 {
-    return NEW_FD(REAL_OF(__openat64_2)(dirfd, path, flags), -1);
+    return NEW_FD(REAL(__openat64_2)(dirfd, path, flags), -1);
 }
 
 NORST_API int creat(const char *path, mode_t mode)
 {
-    return NEW_FD(REAL_OF(creat)(path, mode), -1);
+    return NEW_FD(REAL(creat)(path, mode), -1);
 }
 
 NORST_API int creat64(const char *path, mode_t mode)
 {
-    return NEW_FD(REAL_OF(creat64)(path, mode), -1);
+    return NEW_FD(REAL(creat64)(path, mode), -1);
 }
 
 NORST_API int pipe(int fds[2])
 {
-    return NEW_FD(REAL_OF(pipe)(fds), -1);
+    return NEW_FD(REAL(pipe)(fds), -1);
 }
 
 NORST_API int pipe2(int fds[2], int flags)
 {
-    return NEW_FD(REAL_OF(pipe2)(fds, flags), -1);
+    return NEW_FD(REAL(pipe2)(fds, flags), -1);
 }
 
 NORST_API int socketpair(int domain, int type, int protocol, int fds[2])
 {
-    return NEW_FD(REAL_OF(socketpair)(domain, type, protocol, fds), -1);
+    return NEW_FD(REAL(socketpair)(domain, type, protocol, fds), -1);
 }
 
 NORST_API int eventfd(unsigned int initval, int flags)
 {
-    return NEW_FD(REAL_OF(eventfd)(initval, flags), -1);
+    return NEW_FD(REAL(eventfd)(initval, flags), -1);
 }
 
 NORST_API int signalfd(int fd, const sigset_t *mask, int flags)
 {
-    return NEW_FD(REAL_OF(signalfd)(fd, mask, flags), -1);
+    return NEW_FD(REAL(signalfd)(fd, mask, flags), -1);
 }
 
 NORST_API int timerfd_create(int clockid, int flags)
 {
-    return NEW_FD(REAL_OF(timerfd_create)(clockid, flags), -1);
+    return NEW_FD(REAL(timerfd_create)(clockid, flags), -1);
 }
 
 NORST_API int inotify_init(void)
 {
-    return NEW_FD(REAL_OF(inotify_init)(), -1);
+    return NEW_FD(REAL(inotify_init)(), -1);
 }
 
 NORST_API int inotify_init1(int flags)
 {
-    return NEW_FD(REAL_OF(inotify_init1)(flags), -1);
+    return NEW_FD(REAL(inotify_init1)(flags), -1);
 }
 
 NORST_API int memfd_create(const char *name, unsigned int flags)
 {
-    return NEW_FD(REAL_OF(memfd_create)(name, flags), -1);
+    return NEW_FD(REAL(memfd_create)(name, flags), -1);
 }
 
 NORST_API FILE *fopen(const char *path, const char *mode)
 {
-    return NEW_FD(REAL_OF(fopen)(path, mode), NULL);
+    return NEW_FD(REAL(fopen)(path, mode), NULL);
 }
 
 NORST_API FILE *fopen64(const char *path, const char *mode)
 {
-    return NEW_FD(REAL_OF(fopen64)(path, mode), NULL);
+    return NEW_FD(REAL(fopen64)(path, mode), NULL);
 }
 
 NORST_API DIR *opendir(const char *path)
 {
-    return NEW_FD(REAL_OF(opendir)(path), NULL);
+    return NEW_FD(REAL(opendir)(path), NULL);
 }

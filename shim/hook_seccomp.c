@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 
 #include "norst.h"
+#include "real.h"
 #include "reaper.h"
 #include "sys.h"
 
@@ -32,8 +33,6 @@ long seccomp_after(long ret)
     return ret;
 }
 
-static int (*real_prctl)(int, ...);
-
 NORST_API int prctl(int option, ...)
 {
     va_list ap;
@@ -42,7 +41,7 @@ NORST_API int prctl(int option, ...)
     for (int i = 0; i < 4; i++)
         a[i] = va_arg(ap, unsigned long);
     va_end(ap);
-    int (*real_fn)(int, ...) = REAL(real_prctl, "prctl");
+    real_prctl_fn *real_fn = REAL(prctl);
     if (option != PR_SET_SECCOMP)
         return real_fn(option, a[0], a[1], a[2], a[3]);
     seccomp_before();
@@ -52,11 +51,10 @@ NORST_API int prctl(int option, ...)
 /* glibc has no seccomp() (libseccomp calls syscall()); a libc that has one
  * is served by this definition, one that has none never refers to it. */
 int seccomp(unsigned int op, unsigned int flags, void *args);
-static int (*real_seccomp)(unsigned int, unsigned int, void *);
 
 NORST_API int seccomp(unsigned int op, unsigned int flags, void *args)
 {
-    int (*real_fn)(unsigned int, unsigned int, void *) = REAL(real_seccomp, "seccomp");
+    real_seccomp_fn *real_fn = REAL(seccomp);
     int installs = seccomp_installs(op);
     if (installs)
         seccomp_before();

@@ -4,8 +4,7 @@
 #include <sys/socket.h>
 
 #include "norst.h"
-
-static ssize_t (*real_sendmsg)(int, const struct msghdr *, int);
+#include "real.h"
 
 static void mark_passed_fds(const struct msghdr *msg)
 {
@@ -24,7 +23,7 @@ static void mark_passed_fds(const struct msghdr *msg)
 
 NORST_API ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-    ssize_t (*real_fn)(int, const struct msghdr *, int) = REAL(real_sendmsg, "sendmsg");
+    real_sendmsg_fn *real_fn = REAL(sendmsg);
     /* Marked before sending: once sent, the receiver may act at once. */
     if (msg && msg->msg_controllen && norst_acting()) {
         KEEP_ERRNO;

@@ -10,15 +10,12 @@
 #include <sys/socket.h>
 
 #include "norst.h"
+#include "real.h"
 #include "reaper.h"
-
-static int (*real_socket)(int, int, int);
-static int (*real_accept)(int, struct sockaddr *, socklen_t *);
-static int (*real_accept4)(int, struct sockaddr *, socklen_t *, int);
 
 NORST_API int socket(int domain, int type, int protocol)
 {
-    int (*real_fn)(int, int, int) = REAL(real_socket, "socket");
+    real_socket_fn *real_fn = REAL(socket);
     long birth = holders_birth_clock();
     int fd = NEW_FD(real_fn(domain, type, protocol), -1);
     if (fd >= 0 && norst_acting() && (domain == AF_INET || domain == AF_INET6) &&
@@ -31,7 +28,7 @@ NORST_API int socket(int domain, int type, int protocol)
 
 NORST_API int accept(int listen_fd, struct sockaddr *addr, socklen_t *addrlen)
 {
-    int (*real_fn)(int, struct sockaddr *, socklen_t *) = REAL(real_accept, "accept");
+    real_accept_fn *real_fn = REAL(accept);
     long birth = holders_birth_clock();
     int fd = NEW_FD(real_fn(listen_fd, addr, addrlen), -1);
     if (fd >= 0 && norst_acting()) {
@@ -43,7 +40,7 @@ NORST_API int accept(int listen_fd, struct sockaddr *addr, socklen_t *addrlen)
 
 NORST_API int accept4(int listen_fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
 {
-    int (*real_fn)(int, struct sockaddr *, socklen_t *, int) = REAL(real_accept4, "accept4");
+    real_accept4_fn *real_fn = REAL(accept4);
     long birth = holders_birth_clock();
     int fd = NEW_FD(real_fn(listen_fd, addr, addrlen, flags), -1);
     if (fd >= 0 && norst_acting()) {
@@ -55,9 +52,6 @@ NORST_API int accept4(int listen_fd, struct sockaddr *addr, socklen_t *addrlen, 
 
 /* epoll sets the application creates: a socket handed to the reaper is
  * removed from each of them first. */
-static int (*real_epoll_create)(int);
-static int (*real_epoll_create1)(int);
-
 int epoll_created(int epfd)
 {
     if (epfd >= 0) {
@@ -70,10 +64,10 @@ int epoll_created(int epfd)
 
 NORST_API int epoll_create(int size)
 {
-    return epoll_created(NEW_FD(REAL(real_epoll_create, "epoll_create")(size), -1));
+    return epoll_created(NEW_FD(REAL(epoll_create)(size), -1));
 }
 
 NORST_API int epoll_create1(int flags)
 {
-    return epoll_created(NEW_FD(REAL(real_epoll_create1, "epoll_create1")(flags), -1));
+    return epoll_created(NEW_FD(REAL(epoll_create1)(flags), -1));
 }

@@ -12,10 +12,11 @@
 
 #include "internal_fd.h"
 #include "norst.h"
+#include "real.h"
 
+/* The real function, then what every spawn needs first. */
 #define LOOKUP(fn)                                                             \
-    static __typeof__(fn) *real_ptr;                                           \
-    __typeof__(fn) *real_fn = REAL(real_ptr, #fn);                             \
+    real_##fn##_fn *real_fn = REAL(fn);                                        \
     fdtab_spawned();                                                           \
     internal_fd_cloexec_all()
 

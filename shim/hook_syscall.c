@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "norst.h"
+#include "real.h"
 #include "sys.h"
 
 /* A process made by a raw system call runs no atfork handler (hook_fork.c). */
@@ -64,8 +65,9 @@ __attribute__((no_sanitize_address)) NORST_API long syscall(long number, ...)
     if (number == SYS_unshare || number == SYS_setns)
         namespace_before(number == SYS_setns ? a[1] : a[0],
                          number == SYS_setns ? NS_SETNS : NS_UNSHARE);
-    if (real.syscall) {
-        long ret = real.syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+    real_syscall_fn *real_fn = REAL(syscall);
+    if (real_fn) {
+        long ret = real_fn(number, a[0], a[1], a[2], a[3], a[4], a[5]);
         if (installs)
             seccomp_after(ret);
 #ifdef SYS_epoll_create

@@ -8,6 +8,7 @@
 #include <sched.h>
 
 #include "norst.h"
+#include "real.h"
 #include "reaper.h"
 
 #define REFUSED_IF_THREADED (CLONE_NEWUSER | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM)
@@ -22,17 +23,14 @@ void namespace_before(long flags, enum namespace_call call)
         reaper_release(RELEASE_THREAD);
 }
 
-static int (*real_unshare)(int);
-static int (*real_setns)(int, int);
-
 NORST_API int unshare(int flags)
 {
     namespace_before(flags, NS_UNSHARE);
-    return REAL(real_unshare, "unshare")(flags);
+    return REAL(unshare)(flags);
 }
 
 NORST_API int setns(int fd, int nstype)
 {
     namespace_before(nstype, NS_SETNS);
-    return REAL(real_setns, "setns")(fd, nstype);
+    return REAL(setns)(fd, nstype);
 }

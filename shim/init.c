@@ -3,6 +3,7 @@
 
 #include "internal_fd.h"
 #include "norst.h"
+#include "real.h"
 #include "reaper.h"
 #include "owner.h"
 
@@ -36,7 +37,7 @@ __attribute__((constructor(101))) static void norst_init(void)
         return;
     owner_set_self();
     stderr_remember(); /* before any warning */
-    real_resolve();
+    real_bind_at_load();
     fdtab_init();
     config_load();
     if (norst_cfg.async)

@@ -36,32 +36,6 @@ static inline void keep_errno_restore(const int *saved)
 extern struct norst_config norst_cfg;
 void config_load(void);
 
-/* ---- real libc entry points (real.c) ---- */
-struct real_fns {
-    int (*close)(int);
-    int (*fclose)(void *);
-    int (*dup2)(int, int);
-    int (*dup3)(int, int, int);
-    int (*close_range)(unsigned, unsigned, int);
-    void (*closefrom)(int);
-    long (*syscall)(long, ...);
-};
-extern struct real_fns real;
-void real_resolve(void);
-void *real_lookup(const char *name);
-/* The real function behind a hook, looked up on first use: threads may race
- * to it, so the pointer is read and written atomically. */
-#define REAL(ptr, name)                                                        \
-    ({                                                                         \
-        __typeof__(ptr) fn_ = __atomic_load_n(&(ptr), __ATOMIC_RELAXED);       \
-        if (!fn_) {                                                            \
-            KEEP_ERRNO;                                                        \
-            fn_ = (__typeof__(ptr))real_lookup(name);                          \
-            __atomic_store_n(&(ptr), fn_, __ATOMIC_RELAXED);                   \
-        }                                                                      \
-        fn_;                                                                   \
-    })
-
 /* set once config, log and symbols are ready; hooks pass through before */
 extern int norst_ready;
 

@@ -1,31 +1,95 @@
-/* The libc functions behind our hooks, looked up once with RTLD_NEXT.
+/* The real symbols' table (real.h): filled by the constructor, or slot by
+ * slot by a hook that runs before it.
  *
- * They are resolved in the constructor, before main; a hook that runs even
- * earlier (another library's constructor calling close) finds its pointer
- * NULL and uses the raw system call instead, so nothing here needs dlsym on
- * the close path. close_range and closefrom are glibc 2.34 additions: on an
- * older libc their pointers stay NULL and the raw system call stands in. */
+ * The guard, after proxychains-ng's load_sym: dlsym(RTLD_NEXT) should find
+ * the next object's definition, never one inside libnorst (the library
+ * loaded twice, or a dlsym interposed by another library). Such a result is
+ * never stored: the hook would call itself. One line on stderr names the
+ * symbol; then the stand-in serves, or, where there is none, abort() when a
+ * hook needs the symbol (not at load: a process that never calls it runs
+ * on). */
 #include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
 
 #include "compat.h"
 #include "norst.h"
+#include "real.h"
 
 NORST_OLD_SYMBOL(dlsym);
 
-struct real_fns real;
+#define REAL_NAME_(name, ret, params, policy) #name,
+static const char *const names[REAL_SYM_COUNT] = {REAL_SYMBOLS(REAL_NAME_)};
+#undef REAL_NAME_
+#define REAL_POLICY_(name, ret, params, policy) policy,
+static const enum real_policy policies[REAL_SYM_COUNT] = {REAL_SYMBOLS(REAL_POLICY_)};
+#undef REAL_POLICY_
 
-void *real_lookup(const char *name)
+void *real_slot[REAL_SYM_COUNT];
+
+/* Set once a slot has been looked up (its pointer, if any, stored first). */
+static unsigned char looked_up[REAL_SYM_COUNT];
+static int bound; /* the constructor's lookup ran */
+
+/* Where libnorst lies in memory, from its ELF header to its end, as the
+ * linker defines them for this object (hidden: never another object's).
+ * dladdr would say the same, at the price of a walk of libc's symbols for
+ * each lookup (a third of a millisecond per process, measured). */
+extern const char __ehdr_start[] __attribute__((visibility("hidden")));
+extern const char _end[] __attribute__((visibility("hidden")));
+
+static int inside_libnorst(void *fn)
 {
-    return dlsym(RTLD_NEXT, name);
+    return (const char *)fn >= __ehdr_start && (const char *)fn < _end;
 }
 
-void real_resolve(void)
+static void complain(enum real_sym sym, const char *what)
 {
-    real.close = (int (*)(int))real_lookup("close");
-    real.fclose = (int (*)(void *))real_lookup("fclose");
-    real.dup2 = (int (*)(int, int))real_lookup("dup2");
-    real.dup3 = (int (*)(int, int, int))real_lookup("dup3");
-    real.close_range = (int (*)(unsigned, unsigned, int))real_lookup("close_range");
-    real.closefrom = (void (*)(int))real_lookup("closefrom");
-    real.syscall = (long (*)(long, ...))real_lookup("syscall");
+    /* Before the constructor, fd 2 is still the one it will remember. */
+    if (!__atomic_load_n(&bound, __ATOMIC_ACQUIRE))
+        stderr_remember();
+    struct iovec line[3] = {{"libnorst: ", 10},
+                            {(void *)names[sym], strlen(names[sym])},
+                            {(void *)what, strlen(what)}};
+    stderr_writev(line, 3);
+}
+
+static void *look_up(enum real_sym sym)
+{
+    void *fn = dlsym(RTLD_NEXT, names[sym]);
+    if (fn && inside_libnorst(fn)) {
+        complain(sym, policies[sym] == MUST_EXIST
+                          ? ": dlsym(RTLD_NEXT) found libnorst's own definition\n"
+                          : ": dlsym(RTLD_NEXT) found libnorst's own definition; "
+                            "using the stand-in\n");
+        fn = NULL;
+    }
+    __atomic_store_n(&real_slot[sym], fn, __ATOMIC_RELAXED);
+    __atomic_store_n(&looked_up[sym], 1, __ATOMIC_RELEASE);
+    return fn;
+}
+
+void *real_lookup(enum real_sym sym)
+{
+    KEEP_ERRNO;
+    void *fn = NULL;
+    if (__atomic_load_n(&looked_up[sym], __ATOMIC_ACQUIRE))
+        fn = __atomic_load_n(&real_slot[sym], __ATOMIC_RELAXED);
+    else if (policies[sym] != BOUND_AT_LOAD)
+        fn = look_up(sym);
+    if (!fn && policies[sym] == MUST_EXIST) {
+        complain(sym, ": no real function to call; aborting\n");
+        abort();
+    }
+    return fn;
+}
+
+void real_bind_at_load(void)
+{
+    KEEP_ERRNO;
+    for (int sym = 0; sym < REAL_SYM_COUNT; sym++)
+        if (!__atomic_load_n(&looked_up[sym], __ATOMIC_ACQUIRE))
+            look_up((enum real_sym)sym);
+    __atomic_store_n(&bound, 1, __ATOMIC_RELEASE);
 }
