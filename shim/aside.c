@@ -14,6 +14,7 @@
 #include "norst.h"
 #include "sys.h"
 
+int norst_ready; /* set by init.c once configuration, log and symbols are ready */
 static _Atomic int aside;
 
 int norst_acting(void)

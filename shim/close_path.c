@@ -22,8 +22,6 @@
 #include "threads.h"
 #include "sys.h"
 
-int norst_ready;
-
 
 /* SO_LINGER {1,0}: the application asked for an abort; the RST is its
  * intent. {1,N}: a close that waits up to N s for our FIN to be acked. */
@@ -145,25 +143,7 @@ static void close_path_act(struct close_event *evs, int count, long deadline_ms)
             note_unread_at_close(&evs[i], evs[i].fd);
 }
 
-/* After the peer's FIN (or its reset) nothing more can arrive: only a drain
- * that stopped at a bound needs to look at what is left. */
-void note_unread_at_close(struct close_event *ev, int fd)
-{
-    if (ev->outcome == OUT_PEER_EOF || ev->outcome == OUT_PEER_RESET)
-        ev->unread_at_close = 0;
-    else
-        ev->unread_at_close = unread_bytes(fd);
-    ev->rst = ev->unread_at_close > 0;
-}
 
-void close_path_end(struct close_event *ev)
-{
-    /* In "always" mode most closes had nothing to save; report the ones that
-     * discarded bytes (would have been TCPAbortOnData) or still reset. */
-    stats_count_event(ev);
-    if (ev->unread > 0 || ev->drained > 0 || ev->rst != 0)
-        log_event(ev);
-}
 
 /* The number is no longer this file: what the table knew of it goes, and
  * an epoll set closed is no longer one the reaper must detach from. */

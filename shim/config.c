@@ -11,7 +11,6 @@
 
 /* Filled by config_load before norst_ready is set; nothing reads it to act
  * before then. */
-struct norst_config norst_cfg;
 
 void config_load(void)
 {

@@ -4,6 +4,9 @@
 
 #include "config_parse.h"
 
+/* The configuration in force: filled once, at load, by config_load(). */
+struct norst_config norst_cfg;
+
 static const char *const mode_words[] = {
     [MODE_DRAIN] = "drain", [MODE_ALWAYS] = "always", [MODE_LOG] = "log", [MODE_OFF] = "off",
     NULL,

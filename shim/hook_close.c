@@ -7,30 +7,6 @@
 #include "real.h"
 #include "sys.h"
 
-/* The real close, exactly once: Linux releases the fd even when close fails
- * with EINTR, so a retry could close a number another thread just got. */
-int real_close_fd(int fd)
-{
-    if (REAL(close))
-        return REAL(close)(fd);
-    long ret = sys1(SYS_close, fd);
-    if (ret < 0) {
-        errno = (int)-ret;
-        return -1;
-    }
-    return 0;
-}
-
-int raw_close_fd(int fd)
-{
-    long ret = sys1(SYS_close, fd);
-    if (ret < 0) {
-        errno = (int)-ret;
-        return -1;
-    }
-    return 0;
-}
-
 static int libc_close(int fd, void *ctx)
 {
     (void)ctx;

@@ -13,8 +13,14 @@
 #include "fdwalk.h"
 #include "internal_fd.h"
 #include "norst.h"
+#include "reaper.h"
 #include "real.h"
 #include "sys.h"
+
+static void epoll_set_closed(int fd)
+{
+    reaper_epoll(fd, EPOLL_SET_CLOSED);
+}
 
 /* A walk of our fd table over [from, the batch's last]. */
 struct range_walk {
@@ -99,7 +105,7 @@ long close_range_hooked(unsigned first, unsigned last, int flags,
     if (!(flags & CLOSE_RANGE_CLOEXEC)) {
         KEEP_ERRNO; /* the sockets' own closes must not show */
         close_sockets_in_range(first, last, path, caller);
-        fdtab_forget_range(first, last);
+        fdtab_forget_range(first, last, epoll_set_closed);
     }
     return close_range_around_internal(first, last, flags);
 }

@@ -5,7 +5,6 @@
 
 #include "internal_fd.h"
 #include "norst.h"
-#include "reaper.h"
 #include "owner.h"
 #include "sys.h"
 
@@ -146,6 +145,34 @@ int internal_fd_lowest_in(unsigned first, unsigned last)
     return lowest;
 }
 
+static const struct internal_fd_mover *mover;
+
+void internal_fd_set_mover(const struct internal_fd_mover *m)
+{
+    __atomic_store_n(&mover, m, __ATOMIC_RELEASE);
+}
+
+static void mover_lock(void)
+{
+    const struct internal_fd_mover *m = __atomic_load_n(&mover, __ATOMIC_ACQUIRE);
+    if (m)
+        m->lock();
+}
+
+static void mover_unlock(void)
+{
+    const struct internal_fd_mover *m = __atomic_load_n(&mover, __ATOMIC_ACQUIRE);
+    if (m)
+        m->unlock();
+}
+
+static void mover_nudge(int by_mover)
+{
+    const struct internal_fd_mover *m = __atomic_load_n(&mover, __ATOMIC_ACQUIRE);
+    if (m)
+        m->nudge(by_mover);
+}
+
 void internal_fd_evacuate(unsigned first, unsigned last)
 {
     int fd;
@@ -156,7 +183,9 @@ void internal_fd_evacuate(unsigned first, unsigned last)
         return;
     while ((fd = internal_fd_lowest_in(first, last)) >= 0) {
         if (fdtab_is_reaper(fd)) {
-            reaper_release_fd(fd);
+            const struct internal_fd_mover *m = __atomic_load_n(&mover, __ATOMIC_ACQUIRE);
+            if (m)
+                m->release_fd(fd);
             if (fdtab_is_reaper(fd)) { /* a stray the reaper does not know */
                 fdtab_set_reaper(fd, 0);
                 sys1(SYS_close, fd);
@@ -168,12 +197,12 @@ void internal_fd_evacuate(unsigned first, unsigned last)
          * With no room above (the fd limit), the application's wish wins:
          * the shim gives its fd up and stops logging. */
         long minimum = last == ~0u ? -1 : (long)last + 1;
-        reaper_lock(); /* the reaper must not use the old number meanwhile */
+        mover_lock(); /* the reaper must not use the old number meanwhile */
         /* Nor anyone outside the lock: the reaper blocked in its wait is
          * nudged out of it. The wait for users is bounded: a use that a
          * signal handler (this dup2's caller) interrupted cannot end. */
         atomic_store(&moving, 1);
-        reaper_nudge(1);
+        mover_nudge(1);
         for (int spins = 0; atomic_load(&users) > 0 && spins < 100000; spins++)
             sys0(SYS_sched_yield);
         long moved = minimum < 0 ? -1 : sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, minimum);
@@ -183,8 +212,8 @@ void internal_fd_evacuate(unsigned first, unsigned last)
         }
         sys1(SYS_close, fd);
         atomic_store(&moving, 0);
-        reaper_unlock();
-        reaper_nudge(0); /* a wake-up skipped during the move */
+        mover_unlock();
+        mover_nudge(0); /* a wake-up skipped during the move */
         if (moved < 0) {
             static const char msg[] = "libnorst: the application took the log's fd and no "
                                       "higher one is free; logging stops\n";

@@ -31,6 +31,15 @@ int internal_fd_is(int fd);
 /* Move any internal fd out of [first, last] (or give it up if it cannot
  * move), so that the application can have those numbers. */
 void internal_fd_evacuate(unsigned first, unsigned last);
+/* What the reaper lends for a move (its fds live here too): it registers
+ * them when it is set up, so this table never calls up into it. */
+struct internal_fd_mover {
+    void (*lock)(void);          /* the reaper uses none of its fds meanwhile */
+    void (*unlock)(void);
+    void (*nudge)(int by_mover); /* wake it out of its wait */
+    void (*release_fd)(int fd);  /* move or finish a lingering socket's fd */
+};
+void internal_fd_set_mover(const struct internal_fd_mover *mover);
 /* The lowest internal fd in [first, last], or -1. */
 int internal_fd_lowest_in(unsigned first, unsigned last);
 /* Around a use of an internal fd's number without the reaper's lock (a log

@@ -104,8 +104,8 @@ int read_side_shut_here(int fd);
 
 /* ---- the orchestrator (close_path.c): probe -> decide -> act -> report ---- */
 long linger_deadline(void);
-/* The reaper's side of an event it took over: what is left unread at its
- * real close, then the same end as a close done here (stats, log). */
+/* report.c: the end of an event, in place or in the reaper: what is left
+ * unread at its real close, then the counters and the log line. */
 void note_unread_at_close(struct close_event *ev, int fd);
 void close_path_end(struct close_event *ev);
 
@@ -149,11 +149,12 @@ int batch_offer(struct close_batch *b, int fd);
 void batch_flush(struct close_batch *b);
 void batch_release(struct close_batch *b);
 
-/* hook_close.c: the whole close of one fd, and the bare real close */
+/* hook_close.c: the whole close of one fd */
 int close_one(int fd, enum close_path_kind path, const void *caller);
+/* real.c: the real close, exactly once; and the close system call itself,
+ * never a cancellation point (glibc's close acts on a pending cancel before
+ * closing, and would leak the fd). */
 int real_close_fd(int fd);
-/* The close system call itself: never a cancellation point (glibc's close
- * acts on a pending cancel before closing, and would leak the fd). */
 int raw_close_fd(int fd);
 /* hook_close_range.c: returns 0 or -errno */
 long close_range_hooked(unsigned first, unsigned last, int flags,
@@ -207,7 +208,9 @@ int fdtab_is_reaper(int fd);
 int fdtab_lowest_reaper(unsigned first, unsigned last);
 void fdtab_close_reaper_fds(void);
 void fdtab_mark_epoll(int fd);
-void fdtab_forget_range(unsigned first, unsigned last);
+/* epoll_closed: told of each epoll set among them (the range close's
+ * caller passes the reaper's; the table does not call up). */
+void fdtab_forget_range(unsigned first, unsigned last, void (*epoll_closed)(int fd));
 void fdtab_spawned(void);
 void fdtab_ring_created(void);
 /* The fds of ours that a range close or exit closes together. */

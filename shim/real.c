@@ -9,6 +9,7 @@
  * hook needs the symbol (not at load: a process that never calls it runs
  * on). */
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -16,6 +17,7 @@
 #include "compat.h"
 #include "norst.h"
 #include "real.h"
+#include "sys.h"
 
 NORST_OLD_SYMBOL(dlsym);
 
@@ -92,4 +94,28 @@ void real_bind_at_load(void)
         if (!__atomic_load_n(&looked_up[sym], __ATOMIC_ACQUIRE))
             look_up((enum real_sym)sym);
     __atomic_store_n(&bound, 1, __ATOMIC_RELEASE);
+}
+
+/* The real close, exactly once: Linux releases the fd even when close fails
+ * with EINTR, so a retry could close a number another thread just got. */
+int real_close_fd(int fd)
+{
+    if (REAL(close))
+        return REAL(close)(fd);
+    long ret = sys1(SYS_close, fd);
+    if (ret < 0) {
+        errno = (int)-ret;
+        return -1;
+    }
+    return 0;
+}
+
+int raw_close_fd(int fd)
+{
+    long ret = sys1(SYS_close, fd);
+    if (ret < 0) {
+        errno = (int)-ret;
+        return -1;
+    }
+    return 0;
 }

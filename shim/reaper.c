@@ -135,13 +135,13 @@ static void epoll_set_closed(int epfd)
  * blocks holding it. */
 #define EPFD internal_fd_get(reaper.epfd)
 
-void reaper_lock(void)
+static void reaper_lock(void)
 {
     while (atomic_exchange_explicit(&reaper.lock, 1, memory_order_acquire))
         sys0(SYS_sched_yield);
 }
 
-void reaper_unlock(void)
+static void reaper_unlock(void)
 {
     atomic_store_explicit(&reaper.lock, 0, memory_order_release);
 }
@@ -422,12 +422,20 @@ static void close_internal(int *slot)
 }
 
 /* Raw syscalls only: this runs inside the close that first lingers. */
+static void reaper_nudge(int by_mover);
+static void reaper_release_fd(int fd);
+
 static void setup_parts(void)
 {
     int expected = 0;
     if (!atomic_compare_exchange_strong(&reaper.state, &expected, 1))
         return; /* set up, under way (maybe in the code this handler interrupted), or failed */
 
+    /* Its fds are hidden by internal_fd.c, which must be able to move
+     * them out of a dup2()'s way. */
+    static const struct internal_fd_mover mover = {reaper_lock, reaper_unlock, reaper_nudge,
+                                                   reaper_release_fd};
+    internal_fd_set_mover(&mover);
     /* After reaper_give_back the entries stay (a handoff may hold one). */
     if (!reaper.entries) {
         /* Duplicates live at the top of the fd range, below the shim's
@@ -641,7 +649,7 @@ static void reaper_after_fork_parent(void)
     atomic_fetch_sub(&forking, 1);
 }
 
-void reaper_nudge(int by_mover)
+static void reaper_nudge(int by_mover)
 {
     uint64_t one = 1;
     if (!reaper_active())
@@ -707,7 +715,7 @@ static int reaper_give_back(void)
 
 /* dup2 onto a number a lingering socket holds: move the socket elsewhere,
  * or finish it if no fd is free above. */
-void reaper_release_fd(int fd)
+static void reaper_release_fd(int fd)
 {
     if (!reaper_active())
         return;

@@ -24,10 +24,4 @@ void reaper_epoll(int epfd, enum epoll_change change);
 void reaper_load(void);      /* at load: what the thread may do */
 int reaper_thread_tid(void); /* while the thread runs, else 0 */
 
-/* For internal_fd.c, which moves the reaper's fds out of a dup2()'s way. */
-void reaper_lock(void);
-void reaper_unlock(void);
-void reaper_nudge(int by_mover);
-void reaper_release_fd(int fd);
-
 #endif

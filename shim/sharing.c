@@ -31,7 +31,6 @@
 
 #include "fdwalk.h"
 #include "norst.h"
-#include "reaper.h"
 #include "owner.h"
 #include "sys.h"
 
@@ -209,7 +208,7 @@ void fdtab_close_reaper_fds(void)
 
 /* After a range close: forget what the application closed (the reaper's
  * own fds in the range were stepped over, and stay marked). */
-void fdtab_forget_range(unsigned first, unsigned last)
+void fdtab_forget_range(unsigned first, unsigned last, void (*epoll_closed)(int fd))
 {
     if (!slots || first >= nslots || !owner_is_self())
         return;
@@ -220,7 +219,7 @@ void fdtab_forget_range(unsigned first, unsigned last)
         if (flags && !(flags & FD_REAPER)) {
             atomic_store_explicit(&slots[fd].flags, 0, memory_order_relaxed);
             if (flags & FD_EPOLL)
-                reaper_epoll((int)fd, EPOLL_SET_CLOSED);
+                epoll_closed((int)fd);
         }
     }
 }

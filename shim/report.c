@@ -1,0 +1,24 @@
+/* The end of an event, wherever its close was made (in place by
+ * close_path.c, or by the reaper): what the real close left unread, the
+ * counters, the log line. */
+#include "norst.h"
+
+/* After the peer's FIN (or its reset) nothing more can arrive: only a drain
+ * that stopped at a bound needs to look at what is left. */
+void note_unread_at_close(struct close_event *ev, int fd)
+{
+    if (ev->outcome == OUT_PEER_EOF || ev->outcome == OUT_PEER_RESET)
+        ev->unread_at_close = 0;
+    else
+        ev->unread_at_close = unread_bytes(fd);
+    ev->rst = ev->unread_at_close > 0;
+}
+
+void close_path_end(struct close_event *ev)
+{
+    /* In "always" mode most closes had nothing to save; report the ones that
+     * discarded bytes (would have been TCPAbortOnData) or still reset. */
+    stats_count_event(ev);
+    if (ev->unread > 0 || ev->drained > 0 || ev->rst != 0)
+        log_event(ev);
+}
