@@ -97,7 +97,6 @@ void classify(int fd, int want_state, int likely_tcp, struct tcp_probe *out)
 {
     out->kind = KIND_OTHER;
     out->unread = 0;
-    out->tcp_state = -1;
     /* Born TCP: the queue first, so that a clean close costs one call. */
     int memory_first = likely_tcp && !want_state;
     if (memory_first) {
@@ -118,7 +117,7 @@ void classify(int fd, int want_state, int likely_tcp, struct tcp_probe *out)
 
     out->unread = unread_bytes(fd);
     if (out->unread < 0) {
-        out->kind = KIND_LISTEN;
+        out->kind = KIND_IDLE; /* listening: nothing to read, nothing to reset */
         out->unread = 0;
         return;
     }
@@ -133,8 +132,7 @@ void classify(int fd, int want_state, int likely_tcp, struct tcp_probe *out)
         return;
     }
     /* Unconnected and half-open sockets have nothing to protect. */
-    out->tcp_state = tcp_state(fd);
-    switch (out->tcp_state) {
+    switch (tcp_state(fd)) {
     case TCP_ESTABLISHED:
     case TCP_CLOSE_WAIT:
     case TCP_FIN_WAIT1:

@@ -60,10 +60,10 @@ void drain_prepare_read(int fd)
     sys5(SYS_setsockopt, fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof one);
 }
 
+/* Also after a refused handoff, whose FIN is out already (drain_send_fin
+ * sends it once): the read side still needs its low-water mark. */
 void drain_start(struct close_event *ev)
 {
-    if (ev->fin_sent)
-        return;
     drain_send_fin(ev);
     drain_prepare_read(ev->fd);
 }

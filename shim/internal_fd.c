@@ -203,8 +203,8 @@ void internal_fd_evacuate(unsigned first, unsigned last)
          * signal handler (this dup2's caller) interrupted cannot end. */
         atomic_store(&moving, 1);
         mover_nudge(1);
-        for (int spins = 0; atomic_load(&users) > 0 && spins < 100000; spins++)
-            sys0(SYS_sched_yield);
+        for (int spins = 0; atomic_load(&users) > 0 && yield_bounded(&spins);)
+            ;
         long moved = minimum < 0 ? -1 : sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, minimum);
         for (int i = 0; i < INTERNAL_FDS_MAX; i++) {
             int expected = fd;

@@ -104,10 +104,8 @@ static void log_write(const char *buf, size_t len)
      * application's file that takes the number. */
     int spins = 0;
     while (!internal_fd_enter())
-        if (++spins > 100000)
+        if (!yield_bounded(&spins))
             return; /* a signal handler interrupted the move: drop the line */
-        else
-            sys0(SYS_sched_yield);
     int fd = internal_fd_get(log_slot);
     if (fd >= 0)
         sys3(sink == LOG_SYSLOG ? SYS_sendto : SYS_write, fd, buf, len);

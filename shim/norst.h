@@ -53,7 +53,6 @@ int seccomp_mode_now(void);
 /* ---- what a close looks like (classify.c) ---- */
 enum fd_kind {
     KIND_OTHER,      /* not a socket, not TCP, or MPTCP: never ours */
-    KIND_LISTEN,     /* listening TCP socket */
     KIND_IDLE,       /* TCP socket whose close sends no RST and needs no linger */
     KIND_CONNECTED,  /* connected TCP socket the close path may act on */
 };
@@ -93,7 +92,6 @@ struct close_event {
 struct tcp_probe {
     enum fd_kind kind;
     long unread;    /* FIONREAD, plus a pending urgent byte */
-    int tcp_state;  /* tcpi_state, when asked for */
 };
 void classify(int fd, int want_state, int likely_tcp, struct tcp_probe *out);
 int is_tcp(int fd); /* SO_PROTOCOL says IPPROTO_TCP */

@@ -513,11 +513,9 @@ void reaper_start_pending(void)
 static void wait_gone(int tid)
 {
     long pid = sys0(SYS_getpid);
-    for (int spins = 0; tid > 0 && spins < 100000; spins++) {
-        if (sys3(SYS_tgkill, pid, tid, 0) == -ESRCH)
-            return;
-        sys0(SYS_sched_yield);
-    }
+    for (int spins = 0; tid > 0 && sys3(SYS_tgkill, pid, tid, 0) != -ESRCH &&
+                        yield_bounded(&spins);)
+        ;
 }
 
 static int reaper_evict_all(void);
@@ -528,8 +526,8 @@ static void reaper_stop(void)
     if (!reaper_active() || !owner_is_self())
         return;
     /* A thread deciding to retire goes on running or ends: wait for which. */
-    for (int spins = 0; atomic_load(&reaper.thread) == THREAD_RETIRING && spins < 100000; spins++)
-        sys0(SYS_sched_yield);
+    for (int spins = 0; atomic_load(&reaper.thread) == THREAD_RETIRING && yield_bounded(&spins);)
+        ;
     expected = THREAD_RUNNING;
     if (atomic_compare_exchange_strong(&reaper.thread, &expected, THREAD_STOPPING)) {
         atomic_store(&reaper.stop, 1);
@@ -638,8 +636,8 @@ int reaper_handoff(struct close_event *ev)
 static void reaper_before_fork(void)
 {
     atomic_fetch_add(&forking, 1);
-    for (int spins = 0; atomic_load(&handoffs_under_way) > 0 && spins < 100000; spins++)
-        sys0(SYS_sched_yield);
+    for (int spins = 0; atomic_load(&handoffs_under_way) > 0 && yield_bounded(&spins);)
+        ;
     reaper_lock();
 }
 
@@ -697,8 +695,8 @@ static int reaper_give_back(void)
     /* No handoff begins until the fds are closed; one under way ends first
      * (bounded: a handoff a signal handler interrupted cannot end). */
     atomic_fetch_add(&forking, 1);
-    for (int spins = 0; atomic_load(&handoffs_under_way) > 0 && spins < 100000; spins++)
-        sys0(SYS_sched_yield);
+    for (int spins = 0; atomic_load(&handoffs_under_way) > 0 && yield_bounded(&spins);)
+        ;
     reaper_lock();
     int freed = atomic_load(&reaper.lingering) + 2;
     ingest();

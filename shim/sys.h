@@ -53,6 +53,18 @@ static inline long raw_syscall6(long nr, long a1, long a2, long a3, long a4,
     raw_syscall6((nr), (long)(a), (long)(b), (long)(c), 0, 0, 0)
 #define sys4(nr, a, b, c, d) \
     raw_syscall6((nr), (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+/* A wait on another thread that a signal handler may have interrupted
+ * (it can then never end): yield at most this many times, 50-100 ms here,
+ * then the caller gives up its step. 1 while the wait may go on. */
+#define YIELD_SPINS_MAX 100000
+static inline int yield_bounded(int *spins)
+{
+    if (++*spins > YIELD_SPINS_MAX)
+        return 0;
+    raw_syscall6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+    return 1;
+}
+
 #define sys5(nr, a, b, c, d, e) \
     raw_syscall6((nr), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
 
