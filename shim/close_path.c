@@ -87,8 +87,11 @@ static int begin_in(int fd, enum close_path_kind path, const void *caller,
     facts.unread = probe.unread;
 
     memset(ev, 0, sizeof *ev);
-    while ((d = decide(&facts)).need != NEED_NOTHING)
+    while ((d = decide(&facts)).need != NEED_NOTHING) {
         ask(fd, scope, d.need, &facts, ev);
+        if (!norst_acting())
+            return 0; /* a probe met a seccomp filter: no further call */
+    }
     if (d.action == ACT_NONE)
         return 0;
     ev->fd = fd;

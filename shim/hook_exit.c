@@ -41,7 +41,10 @@ static int flush_socket_streams(struct exit_walk *w)
         if (fp->_IO_write_ptr <= fp->_IO_write_base || fp->_fileno < 0 || !is_tcp(fp->_fileno))
             continue;
         if (ftrylockfile(fp) == 0) {
-            fflush_unlocked(fp);
+            /* What a non-blocking socket did not take stays buffered: exit
+             * would write it after our FIN, into EPIPE. */
+            if (fflush_unlocked(fp) != 0 || fp->_IO_write_ptr > fp->_IO_write_base)
+                complete = 0;
             funlockfile(fp);
         } else if (w->nunflushed < MAX_UNFLUSHED) {
             w->unflushed[w->nunflushed++] = fp->_fileno;

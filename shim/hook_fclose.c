@@ -19,8 +19,11 @@ static int fclose_hooked(FILE *stream, const void *caller)
         fd = fileno_unlocked(stream);
         /* Buffered output must leave before our FIN does. fclose would
          * flush it anyway; flushing first only moves that earlier. */
-        if (fd >= 0)
-            fflush(stream);
+        /* What a non-blocking socket did not take stays buffered, and
+         * fclose would write it after our FIN, into EPIPE: then the stream
+         * closes as without us. */
+        if (fd >= 0 && (fflush(stream) != 0 || stream->_IO_write_ptr > stream->_IO_write_base))
+            fd = -1;
     }
     if (fd < 0)
         return libc_fclose(fd, stream);

@@ -42,14 +42,18 @@ NORST_API __attribute__((naked)) pid_t vfork(void)
 }
 #elif defined(__aarch64__)
 /* The link register holds the caller's return address: save it around the
- * call, restore it, branch. */
+ * call, restore it, branch. "bti c" (a no-op hint on CPUs without branch
+ * protection) lands the caller's indirect call; the branch goes through x16,
+ * which the real vfork's own "bti c" accepts. */
 NORST_API __attribute__((naked)) pid_t vfork(void)
 {
-    __asm__("stp x29, x30, [sp, #-16]!\n\t"
+    __asm__("hint 34\n\t"
+            "stp x29, x30, [sp, #-16]!\n\t"
             "mov x29, sp\n\t"
             "bl vfork_prepare\n\t"
             "ldp x29, x30, [sp], #16\n\t"
-            "br x0\n\t");
+            "mov x16, x0\n\t"
+            "br x16\n\t");
 }
 #else
 #error "libnorst needs a vfork stub for this architecture (hook_fork.c)"

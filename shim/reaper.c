@@ -49,6 +49,7 @@
 #include "norst.h"
 #include "owner.h"
 #include "reaper.h"
+#include "threads.h"
 #include "sys.h"
 
 NORST_OLD_SYMBOL(pthread_create);
@@ -63,10 +64,12 @@ NORST_OLD_SYMBOL(pthread_sigmask);
  * peer saw our FIN long ago). */
 #define GATHER_NS 1000000L
 #define WAKE_TOKEN UINT64_MAX /* the eventfd's epoll event */
-/* With nothing lingering for this long, the thread ends; the next handoff
- * asks for a new one. A thread the application never sees must not keep
- * the process alive either: when the application's last thread ends with
- * pthread_exit(), glibc ends the process only once no thread is left. */
+/* A thread the application never sees must not keep the process alive:
+ * when the application's last thread ends with pthread_exit(), glibc ends
+ * the process only once no thread is left. So, with nothing lingering for
+ * this long and no other thread left, the reaper ends. It does not end
+ * while the application runs: starting it again would call pthread_create
+ * from open() or accept(), which a signal handler may call. */
 #define IDLE_RETIRE_MS 500
 
 struct lingering {
@@ -331,6 +334,15 @@ static int batch_allowed;
 void reaper_load(void)
 {
     batch_allowed = seccomp_mode_now() == 0;
+    /* The reaper's fds go to the top of the range. Growing the kernel's fd
+     * table that far later, with a second thread sharing it, waits for an
+     * RCU grace period (expand_fdtable) inside some close(): grow it now,
+     * at load, while the process is most likely single-threaded. */
+    long top = sys3(SYS_fcntl, 0, F_DUPFD_CLOEXEC, internal_fd_top() - 1);
+    if (top < 0) /* fd 0 closed: any fd will do */
+        top = sys3(SYS_fcntl, 2, F_DUPFD_CLOEXEC, internal_fd_top() - 1);
+    if (top >= 0)
+        sys1(SYS_close, top);
 }
 
 static int nothing_lingers(void)
@@ -403,7 +415,8 @@ static void *reaper_main(void *arg)
         atomic_store(&reaper.asleep, 0);
         if (n < 0)
             n = 0;
-        if (n == 0 && timeout == IDLE_RETIRE_MS && nothing_lingers() && retire())
+        if (n == 0 && timeout == IDLE_RETIRE_MS && nothing_lingers() &&
+            threads_alive_except(sys0(SYS_gettid), 0) == 0 && retire())
             return NULL;
         busy = take_events(events, n);
     }
@@ -536,7 +549,7 @@ static void reaper_stop(void)
         wait_gone(atomic_load(&reaper.tid));
         atomic_store(&reaper.stop, 0);
         atomic_store(&reaper.thread, THREAD_NONE);
-    } else if (expected == THREAD_NONE) {
+    } else if (expected == THREAD_NONE || expected == THREAD_RETIRING) {
         wait_gone(atomic_load(&reaper.tid)); /* a retired thread, still exiting */
     }
     reaper_evict_all();
