@@ -25,6 +25,7 @@ static void after_fork_child(void)
 {
     owner_set_self();
     fdtab_spawned();
+    fdtab_after_fork_child();
     internal_fd_after_fork_child();
     reaper_fork(FORK_CHILD);
 }

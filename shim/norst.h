@@ -210,6 +210,8 @@ void fdtab_mark_epoll(int fd);
  * caller passes the reaper's; the table does not call up). */
 void fdtab_forget_range(unsigned first, unsigned last, void (*epoll_closed)(int fd));
 void fdtab_spawned(void);
+/* In a forked child: the births the parent recorded are no evidence here. */
+void fdtab_after_fork_child(void);
 void fdtab_ring_created(void);
 /* The fds of ours that a range close or exit closes together. */
 struct batch_scope {

@@ -44,6 +44,17 @@ struct fd_slot {
 static struct fd_slot *slots;
 static unsigned nslots;
 static _Atomic uint32_t spawn_epoch;
+/* A birth is evidence only in the process that saw the socket created: a
+ * process that started before it cannot hold it, unless it is the one that
+ * created it. A forked child inherits the slots of its parent, which
+ * started before every one of them and may hold every one: in the child,
+ * births recorded before the fork say nothing (holders_find gets 0). */
+static _Atomic uint64_t births_from;
+
+void fdtab_after_fork_child(void)
+{
+    atomic_store(&births_from, (uint64_t)holders_birth_clock());
+}
 
 void fdtab_init(void)
 {
@@ -270,7 +281,8 @@ enum share_verdict sharing_check(int fd, const struct batch_scope *scope, int *h
             return SHARE_UNKNOWN;
         }
         if (flags & FD_TRACKED) {
-            q.birth_ns = (long)atomic_load_explicit(&s->birth, memory_order_relaxed);
+            uint64_t birth = atomic_load_explicit(&s->birth, memory_order_relaxed);
+            q.birth_ns = birth > atomic_load(&births_from) ? (long)birth : 0;
             if (same_epoch) {
                 if (!(flags & FD_DUPED) && !atomic_load(&have_rings))
                     return SHARE_SOLE;

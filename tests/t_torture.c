@@ -12,6 +12,7 @@
  *   main thread ended by pthread_exit                      8557
  *   closefrom while a worker thread still writes           17745678752720
  *   accept while the reaper logs (fd numbers, async)       5819 6683
+ *   a forked child's exit, the parent's thread still sends 69126718410908
  * Any seed replays with TORTURE_SEED=N ./tests/torture/torture, and
  * ./tests/torture/torture -d N describes it. */
 #include <stdio.h>
@@ -22,7 +23,7 @@ int main(void)
     char *argv[] = {"torture", "8557", "8536", "18609", "6674", "109", "119", "17", "65", "182",
                     "267", "322", "327", "584", "863", "930", "1565", "1762", "5819", "6895",
                     "7263", "8795", "1220", "2740", "6683", "501", "838", "9885",
-                    "17745678752720", NULL};
+                    "17745678752720", "69126718410908", NULL};
     execv("./tests/torture/torture", argv);
     perror("./tests/torture/torture");
     return 1;
