@@ -91,10 +91,12 @@ int read_side_shut_here(int fd)
     return 0;
 }
 
-/* want_state: the caller lingers on clean closes too (NORST_MODE=always),
- * so an established socket with nothing unread is still of interest. */
-void classify(int fd, int want_state, int likely_tcp, struct tcp_probe *out)
+/* PROBE_CONNECTED: the caller lingers on clean closes too (NORST_MODE=
+ * always), so an established socket with nothing unread is still of
+ * interest, and its state is asked. */
+void classify(int fd, enum probe_need need, enum born_as born, struct tcp_probe *out)
 {
+    int want_state = need == PROBE_CONNECTED, likely_tcp = born == BORN_TCP;
     out->kind = KIND_OTHER;
     out->unread = 0;
     /* Born TCP: the queue first, so that a clean close costs one call. */

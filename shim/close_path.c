@@ -76,7 +76,8 @@ static int begin_in(int fd, enum close_path_kind path, const void *caller,
 
     if (!norst_acting() || norst_cfg.mode == MODE_OFF)
         return 0;
-    classify(fd, facts.mode == MODE_ALWAYS, fdtab_hinted_tcp(fd), &probe);
+    classify(fd, facts.mode == MODE_ALWAYS ? PROBE_CONNECTED : PROBE_UNREAD,
+             fdtab_hinted_tcp(fd) ? BORN_TCP : BORN_UNKNOWN, &probe);
     if (path != PATH_EXIT) /* exit offers every open fd; the app closed none */
         stats_add(STAT_CLOSES);
     if (probe.kind == KIND_OTHER)

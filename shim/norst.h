@@ -93,7 +93,12 @@ struct tcp_probe {
     enum fd_kind kind;
     long unread;    /* FIONREAD, plus a pending urgent byte */
 };
-void classify(int fd, int want_state, int likely_tcp, struct tcp_probe *out);
+/* What the caller needs: a connected socket with nothing unread matters
+ * only when every connected close lingers (NORST_MODE=always). */
+enum probe_need { PROBE_UNREAD, PROBE_CONNECTED };
+/* What the fd table says of the number: born TCP only orders the calls. */
+enum born_as { BORN_UNKNOWN, BORN_TCP };
+void classify(int fd, enum probe_need need, enum born_as born, struct tcp_probe *out);
 int is_tcp(int fd); /* SO_PROTOCOL says IPPROTO_TCP */
 long unread_bytes(int fd);
 /* shutdown(SHUT_RD) by the application, not the peer's FIN: a drain would
