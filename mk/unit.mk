@@ -1,4 +1,4 @@
 # Unit tests of the library's pure modules: the test links the module
 # itself, no preloading (the decision of every close: shim/decide.c).
-$(B)/tests/t_decide: tests/t_decide.c shim/decide.c shim/decide.h shim/norst.h $(TESTLIB) tests/harness.h | $(B)/tests
+$(B)/tests/t_decide: tests/t_decide.c shim/decide.c $(wildcard shim/*.h) $(TESTLIB) tests/harness.h | $(B)/tests
 	$(CC) $(PROG_CFLAGS) $(PROG_LDFLAGS) -Ishim -o $@ tests/t_decide.c shim/decide.c $(TESTLIB)

@@ -11,7 +11,7 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 
-#include "norst.h"
+#include "aside.h"
 #include "sys.h"
 
 int norst_ready; /* set by init.c once configuration, log and symbols are ready */

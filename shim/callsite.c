@@ -14,7 +14,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "norst.h"
+#include "callsite.h"
+#include "event.h"
+#include "fmt.h"
 #include "sys.h"
 
 #if UINTPTR_MAX == 0xffffffffffffffffULL

@@ -19,7 +19,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "norst.h"
+#include "aside.h"
+#include "classify.h"
 #include "sys.h"
 
 /* Bytes __tcp_close() would count as unread (it walks the whole receive

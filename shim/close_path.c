@@ -15,12 +15,25 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 
+#include "aside.h"
+#include "classify.h"
+#include "close_path.h"
+#include "common.h"
+#include "config.h"
+#include "config_parse.h"
 #include "decide.h"
-#include "norst.h"
-#include "reaper.h"
+#include "drain.h"
+#include "event.h"
+#include "event_fields.h"
+#include "log.h"
 #include "owner.h"
-#include "threads.h"
+#include "real.h"
+#include "reaper.h"
+#include "report.h"
+#include "sharing.h"
+#include "stats.h"
 #include "sys.h"
+#include "threads.h"
 
 
 /* SO_LINGER {1,0}: the application asked for an abort; the RST is its

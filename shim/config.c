@@ -7,7 +7,10 @@
  * never aborts the host: it gets one line on stderr and the default. */
 #include <stdlib.h>
 
-#include "norst.h"
+#include "config.h"
+#include "config_parse.h"
+#include "fmt.h"
+#include "log.h"
 
 /* Filled by config_load before norst_ready is set; nothing reads it to act
  * before then. */

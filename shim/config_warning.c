@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "config_parse.h"
-#include "norst.h"
+#include "fmt.h"
 
 void config_warning_line(struct fmtbuf *b, const struct config_warning *w)
 {

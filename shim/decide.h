@@ -2,7 +2,10 @@
 #ifndef NORST_DECIDE_H
 #define NORST_DECIDE_H
 
-#include "norst.h"
+#include "classify.h"
+#include "config_parse.h"
+#include "event_fields.h"
+#include "sharing.h"
 
 enum linger_option { LINGER_NOT_ASKED, LINGER_OFF, LINGER_ABORT, LINGER_TIMED };
 

@@ -17,7 +17,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "norst.h"
+#include "drain.h"
+#include "event.h"
+#include "event_fields.h"
 #include "sys.h"
 
 #define DRAIN_BATCH 64

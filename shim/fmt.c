@@ -4,7 +4,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "norst.h"
+#include "event.h"
+#include "fmt.h"
 #include "sys.h"
 
 static void put(struct fmtbuf *b, char c)

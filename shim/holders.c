@@ -27,7 +27,9 @@
 #include <time.h>
 
 #include "fdwalk.h"
-#include "norst.h"
+#include "fmt.h"
+#include "holders.h"
+#include "sharing.h"
 #include "sys.h"
 
 /* The bounds. A close normally costs microseconds; the full scan it

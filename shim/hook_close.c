@@ -2,8 +2,11 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include "close_path.h"
+#include "common.h"
+#include "event_fields.h"
+#include "hook_close.h"
 #include "internal_fd.h"
-#include "norst.h"
 #include "real.h"
 #include "sys.h"
 

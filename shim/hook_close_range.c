@@ -10,11 +10,19 @@
 #include <linux/close_range.h>
 #include <unistd.h>
 
+#include "aside.h"
+#include "close_path.h"
+#include "common.h"
+#include "config.h"
+#include "config_parse.h"
+#include "event.h"
+#include "event_fields.h"
 #include "fdwalk.h"
+#include "hook_close_range.h"
 #include "internal_fd.h"
-#include "norst.h"
-#include "reaper.h"
 #include "real.h"
+#include "reaper.h"
+#include "sharing.h"
 #include "sys.h"
 
 static void epoll_set_closed(int fd)

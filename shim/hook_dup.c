@@ -5,9 +5,14 @@
 #include <stdarg.h>
 #include <unistd.h>
 
+#include "aside.h"
+#include "close_path.h"
+#include "common.h"
+#include "event_fields.h"
+#include "hook_newfd.h"
 #include "internal_fd.h"
-#include "norst.h"
 #include "real.h"
+#include "sharing.h"
 #include "sys.h"
 
 /* The shim's fds are not open as far as the application knows. */

@@ -6,13 +6,21 @@
 #include <fcntl.h>
 #include <stdio.h>
 
+#include "aside.h"
+#include "classify.h"
+#include "close_path.h"
+#include "common.h"
+#include "config.h"
+#include "config_parse.h"
+#include "event.h"
+#include "event_fields.h"
 #include "fdwalk.h"
 #include "internal_fd.h"
-#include "norst.h"
-#include "reaper.h"
 #include "owner.h"
-#include "threads.h"
+#include "reaper.h"
+#include "stats.h"
 #include "sys.h"
+#include "threads.h"
 
 /* glibc's list of open streams, and its lock (both exported since 2.2.5). */
 extern FILE *_IO_list_all;

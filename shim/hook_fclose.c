@@ -2,7 +2,10 @@
  * close symbol, so a stream over a TCP socket needs its own hook. */
 #include <stdio.h>
 
-#include "norst.h"
+#include "aside.h"
+#include "close_path.h"
+#include "common.h"
+#include "event_fields.h"
 #include "real.h"
 
 static int libc_fclose(int fd, void *stream)

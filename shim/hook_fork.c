@@ -13,8 +13,9 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "norst.h"
+#include "common.h"
 #include "real.h"
+#include "sharing.h"
 
 /* Called by the vfork stub: returns the function to jump to. fork() where
  * the real vfork cannot be found: POSIX lets vfork be a fork. */

@@ -21,7 +21,9 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "norst.h"
+#include "aside.h"
+#include "common.h"
+#include "hook_newfd.h"
 #include "real.h"
 #include "reaper.h"
 

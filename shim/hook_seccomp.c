@@ -10,7 +10,9 @@
 #include <stdarg.h>
 #include <sys/prctl.h>
 
-#include "norst.h"
+#include "aside.h"
+#include "common.h"
+#include "hook_seccomp.h"
 #include "real.h"
 #include "reaper.h"
 #include "sys.h"

@@ -3,8 +3,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "norst.h"
+#include "aside.h"
+#include "common.h"
 #include "real.h"
+#include "sharing.h"
 
 static void mark_passed_fds(const struct msghdr *msg)
 {

@@ -9,9 +9,14 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
-#include "norst.h"
+#include "aside.h"
+#include "common.h"
+#include "holders.h"
+#include "hook_newfd.h"
+#include "hook_socket.h"
 #include "real.h"
 #include "reaper.h"
+#include "sharing.h"
 
 NORST_API int socket(int domain, int type, int protocol)
 {

@@ -10,9 +10,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "internal_fd.h"
-#include "norst.h"
 #include "real.h"
+#include "sharing.h"
 
 /* The real function, then what every spawn needs first. */
 #define LOOKUP(fn)                                                             \

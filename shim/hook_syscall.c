@@ -9,8 +9,15 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "norst.h"
+#include "common.h"
+#include "event_fields.h"
+#include "hook_close.h"
+#include "hook_close_range.h"
+#include "hook_seccomp.h"
+#include "hook_socket.h"
+#include "hook_unshare.h"
 #include "real.h"
+#include "sharing.h"
 #include "sys.h"
 
 /* A process made by a raw system call runs no atfork handler (hook_fork.c). */

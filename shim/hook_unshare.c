@@ -7,7 +7,9 @@
  * its sockets finished, and starts again at the next handoff that needs it. */
 #include <sched.h>
 
-#include "norst.h"
+#include "aside.h"
+#include "common.h"
+#include "hook_unshare.h"
 #include "real.h"
 #include "reaper.h"
 

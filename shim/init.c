@@ -1,11 +1,14 @@
 /* Load-time set-up: symbols, the fd table, configuration, fork tracking. */
 #include <pthread.h>
 
+#include "aside.h"
+#include "config.h"
 #include "internal_fd.h"
-#include "norst.h"
+#include "owner.h"
 #include "real.h"
 #include "reaper.h"
-#include "owner.h"
+#include "sharing.h"
+#include "stderr_sink.h"
 
 /* The reaper's lock is held across fork, so the child never copies a
  * socket the reaper is half-way through closing, nor one a handoff has

@@ -4,8 +4,9 @@
 #include <sys/resource.h>
 
 #include "internal_fd.h"
-#include "norst.h"
 #include "owner.h"
+#include "sharing.h"
+#include "stderr_sink.h"
 #include "sys.h"
 
 

@@ -11,9 +11,15 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "callsite.h"
+#include "config_parse.h"
+#include "event.h"
+#include "event_fields.h"
+#include "fmt.h"
 #include "internal_fd.h"
-#include "norst.h"
+#include "log.h"
 #include "owner.h"
+#include "stderr_sink.h"
 #include "sys.h"
 
 /* The sink, set once at load by log_open and only read after. */

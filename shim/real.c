@@ -14,9 +14,10 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "common.h"
 #include "compat.h"
-#include "norst.h"
 #include "real.h"
+#include "stderr_sink.h"
 #include "sys.h"
 
 NORST_OLD_SYMBOL(dlsym);

@@ -115,4 +115,10 @@ static inline void *real_symbol(enum real_sym sym)
     return fn ? fn : real_lookup(sym);
 }
 
+/* The real close, exactly once; and the close system call itself, never a
+ * cancellation point (glibc's close acts on a pending cancel before
+ * closing, and would leak the fd). */
+int real_close_fd(int fd);
+int raw_close_fd(int fd);
+
 #endif

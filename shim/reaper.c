@@ -44,13 +44,21 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "aside.h"
+#include "callsite.h"
 #include "compat.h"
+#include "config.h"
+#include "drain.h"
+#include "event.h"
+#include "event_fields.h"
 #include "internal_fd.h"
-#include "norst.h"
+#include "log.h"
 #include "owner.h"
 #include "reaper.h"
-#include "threads.h"
+#include "report.h"
+#include "sharing.h"
 #include "sys.h"
+#include "threads.h"
 
 NORST_OLD_SYMBOL(pthread_create);
 NORST_OLD_SYMBOL(pthread_join);

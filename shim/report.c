@@ -1,7 +1,12 @@
 /* The end of an event, wherever its close was made (in place by
  * close_path.c, or by the reaper): what the real close left unread, the
  * counters, the log line. */
-#include "norst.h"
+#include "classify.h"
+#include "event.h"
+#include "event_fields.h"
+#include "log.h"
+#include "report.h"
+#include "stats.h"
 
 /* After the peer's FIN (or its reset) nothing more can arrive: only a drain
  * that stopped at a bound needs to look at what is left. */

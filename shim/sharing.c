@@ -29,9 +29,12 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "aside.h"
+#include "classify.h"
 #include "fdwalk.h"
-#include "norst.h"
+#include "holders.h"
 #include "owner.h"
+#include "sharing.h"
 #include "sys.h"
 
 struct fd_slot {

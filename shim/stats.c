@@ -2,7 +2,12 @@
  * enabled, so an ordinary close pays one predictable branch. */
 #include <stdatomic.h>
 
-#include "norst.h"
+#include "config.h"
+#include "event.h"
+#include "event_fields.h"
+#include "fmt.h"
+#include "log.h"
+#include "stats.h"
 #include "sys.h"
 
 static _Atomic unsigned long counters[STAT_COUNT];

@@ -17,13 +17,14 @@
  * write is the application's and stays. Polling for POLLERR first would
  * leave a window between the poll and the write. Raw syscalls only: this
  * runs in signal handlers too. */
+#include <errno.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 
-#include "norst.h"
+#include "stderr_sink.h"
 #include "sys.h"
 
 static struct {

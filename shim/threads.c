@@ -2,7 +2,7 @@
 #include <stddef.h>
 
 #include "fdwalk.h"
-#include "norst.h"
+#include "fmt.h"
 #include "sys.h"
 #include "threads.h"
 

@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "config_parse.h"
-#include "norst.h"
+#include "fmt.h"
 
 enum var { MODE, LINGER_MS, MAX_BYTES, LOG, LOG_FORMAT, STATS, ASYNC, MAX_LINGER, NVARS };
 static const char *const vars[NVARS] = {

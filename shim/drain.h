@@ -1,0 +1,24 @@
+/* FIN, then read-and-discard to the peer's EOF or a bound (drain.c). */
+#ifndef NORST_DRAIN_H
+#define NORST_DRAIN_H
+
+struct close_event;
+
+/* FIN, then discard on every event's socket together, until each peer's EOF,
+ * its byte bound, or the shared deadline (CLOCK_MONOTONIC ms). */
+void drain_sockets(struct close_event *evs, int count, long deadline_ms,
+                   unsigned long long max_bytes);
+/* FIN now, drain later (drain_sockets skips the FIN for such an event). */
+void drain_start(struct close_event *ev);
+/* The two halves of drain_start: our FIN; readiness for discarding. */
+void drain_send_fin(struct close_event *ev);
+void drain_prepare_read(int fd);
+/* Discard what is queued on fd for ev; 1 when this socket is finished.
+ * to_empty: go on after a short discard until EAGAIN, for a first look at
+ * a socket whose peer may have sent its FIN already. */
+int drain_step(struct close_event *ev, int fd, unsigned long long max_bytes, int to_empty);
+
+/* CLOCK_MONOTONIC in ms: the clock every deadline is read on. */
+long monotonic_ms(void);
+
+#endif

@@ -1,0 +1,42 @@
+/* One close event: what the close path found, did and reports. */
+#ifndef NORST_EVENT_H
+#define NORST_EVENT_H
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "event_fields.h" /* enum close_path_kind, action, outcome */
+
+/* A TCP socket's address as the log shows it: 28 bytes where a
+ * sockaddr_storage takes 128 (a close may run on a small signal stack). */
+union sock_addr {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+};
+
+enum site_lookup {
+    SITE_RESOLVE,     /* open what the lookup needs */
+    SITE_REMEMBERED,  /* the reaper thread: only a name remembered, else the address */
+};
+
+struct close_event {
+    int fd;
+    enum close_path_kind path;
+    const void *caller;
+    union sock_addr local, peer;
+    long unread;            /* bytes unread when the app asked to close */
+    long unread_at_close;   /* bytes unread when the real close ran */
+    int rst;                /* 1: this close sends an RST, 0: it does not, -1: may */
+    enum action action;
+    enum outcome outcome;
+    unsigned long long drained;
+    long elapsed_ms;
+    int fin_sent;           /* drain_start ran: our FIN is queued */
+    int linger_timed;       /* SO_LINGER {1,N}: turned off with our FIN */
+    enum site_lookup site_lookup; /* how the log may name the caller */
+    int holder_pid;         /* ACT_SKIP_SHARED: who else holds it (0: unknown) */
+    const char *share_reason;
+};
+
+#endif
