@@ -70,7 +70,8 @@ void drain_start(struct close_event *ev)
     drain_prepare_read(ev->fd);
 }
 
-int drain_step(struct close_event *ev, int fd, unsigned long long max_bytes, int to_empty)
+int drain_step(struct close_event *ev, int fd, unsigned long long max_bytes,
+               enum drain_until until)
 {
     for (;;) {
         /* 64 KiB a call: a NULL buffer with MSG_TRUNC discards without
@@ -93,7 +94,7 @@ int drain_step(struct close_event *ev, int fd, unsigned long long max_bytes, int
              * comes next (bytes, the EOF) makes the socket readable again,
              * and poll or the level-triggered epoll says so: no call just
              * to hear EAGAIN. */
-            if ((size_t)n < want && !to_empty)
+            if ((size_t)n < want && until == DRAIN_TO_SHORT_READ)
                 return 0;
             continue;
         }
@@ -126,7 +127,7 @@ static void drain_batch(struct close_event *evs, unsigned short *group, int coun
             if (group[i] == DONE)
                 continue;
             struct close_event *ev = &evs[group[i]];
-            if (drain_step(ev, ev->fd, max_bytes, 0)) {
+            if (drain_step(ev, ev->fd, max_bytes, DRAIN_TO_SHORT_READ)) {
                 ev->elapsed_ms = monotonic_ms() - start;
                 group[i] = DONE;
                 continue;

@@ -13,10 +13,15 @@ void drain_start(struct close_event *ev);
 /* The two halves of drain_start: our FIN; readiness for discarding. */
 void drain_send_fin(struct close_event *ev);
 void drain_prepare_read(int fd);
-/* Discard what is queued on fd for ev; 1 when this socket is finished.
- * to_empty: go on after a short discard until EAGAIN, for a first look at
- * a socket whose peer may have sent its FIN already. */
-int drain_step(struct close_event *ev, int fd, unsigned long long max_bytes, int to_empty);
+/* How far one step reads. */
+enum drain_until {
+    DRAIN_TO_SHORT_READ, /* stop at a short discard: readiness tells of more */
+    DRAIN_TO_EMPTY,      /* on to EAGAIN: a first look at a socket whose peer
+                          * may have sent its FIN already */
+};
+/* Discard what is queued on fd for ev; 1 when this socket is finished. */
+int drain_step(struct close_event *ev, int fd, unsigned long long max_bytes,
+               enum drain_until until);
 
 /* CLOCK_MONOTONIC in ms: the clock every deadline is read on. */
 long monotonic_ms(void);

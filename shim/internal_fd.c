@@ -167,11 +167,11 @@ static void mover_unlock(void)
         m->unlock();
 }
 
-static void mover_nudge(int by_mover)
+static void mover_nudge(enum nudge_from from)
 {
     const struct internal_fd_mover *m = __atomic_load_n(&mover, __ATOMIC_ACQUIRE);
     if (m)
-        m->nudge(by_mover);
+        m->nudge(from);
 }
 
 void internal_fd_evacuate(unsigned first, unsigned last)
@@ -203,7 +203,7 @@ void internal_fd_evacuate(unsigned first, unsigned last)
          * nudged out of it. The wait for users is bounded: a use that a
          * signal handler (this dup2's caller) interrupted cannot end. */
         atomic_store(&moving, 1);
-        mover_nudge(1);
+        mover_nudge(NUDGE_IN_MOVE);
         for (int spins = 0; atomic_load(&users) > 0 && yield_bounded(&spins);)
             ;
         long moved = minimum < 0 ? -1 : sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, minimum);
@@ -214,7 +214,7 @@ void internal_fd_evacuate(unsigned first, unsigned last)
         sys1(SYS_close, fd);
         atomic_store(&moving, 0);
         mover_unlock();
-        mover_nudge(0); /* a wake-up skipped during the move */
+        mover_nudge(NUDGE_OUTSIDE_MOVE); /* a wake-up skipped during the move */
         if (moved < 0) {
             static const char msg[] = "libnorst: the application took the log's fd and no "
                                       "higher one is free; logging stops\n";

@@ -31,12 +31,15 @@ int internal_fd_is(int fd);
 /* Move any internal fd out of [first, last] (or give it up if it cannot
  * move), so that the application can have those numbers. */
 void internal_fd_evacuate(unsigned first, unsigned last);
+/* Who wakes the reaper: anyone, or the mover in the middle of a move (the
+ * number is held still, so the write needs no enter/leave). */
+enum nudge_from { NUDGE_OUTSIDE_MOVE, NUDGE_IN_MOVE };
 /* What the reaper lends for a move (its fds live here too): it registers
  * them when it is set up, so this table never calls up into it. */
 struct internal_fd_mover {
-    void (*lock)(void);          /* the reaper uses none of its fds meanwhile */
+    void (*lock)(void);                  /* the reaper uses none of its fds meanwhile */
     void (*unlock)(void);
-    void (*nudge)(int by_mover); /* wake it out of its wait */
+    void (*nudge)(enum nudge_from from); /* wake it out of its wait */
     void (*release_fd)(int fd);  /* move or finish a lingering socket's fd */
 };
 void internal_fd_set_mover(const struct internal_fd_mover *mover);

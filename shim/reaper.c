@@ -263,7 +263,7 @@ static void finish(int i, enum outcome why)
 static void serve(int i)
 {
     struct lingering *e = &reaper.entries[i];
-    if (drain_step(&e->ev, e->fd, norst_cfg.max_bytes, 0))
+    if (drain_step(&e->ev, e->fd, norst_cfg.max_bytes, DRAIN_TO_SHORT_READ))
         finish(i, OUT_NONE);
 }
 
@@ -291,7 +291,7 @@ static int ingest(void)
         /* Up to a millisecond has passed since our FIN: a peer that only
          * waited for it has often answered with its own. Then the socket
          * is finished here, never watched. */
-        if (drain_step(&e->ev, e->fd, norst_cfg.max_bytes, 1)) {
+        if (drain_step(&e->ev, e->fd, norst_cfg.max_bytes, DRAIN_TO_EMPTY)) {
             finish(i, OUT_NONE);
             continue;
         }
@@ -443,7 +443,7 @@ static void close_internal(int *slot)
 }
 
 /* Raw syscalls only: this runs inside the close that first lingers. */
-static void reaper_nudge(int by_mover);
+static void reaper_nudge(enum nudge_from from);
 static void reaper_release_fd(int fd);
 
 static void setup_parts(void)
@@ -524,7 +524,7 @@ void reaper_start_pending(void)
     if (!started)
         warn_stderr("libnorst: NORST_ASYNC=1: cannot start the reaper; closes drain synchronously");
     else if (atomic_load(&reaper.intake))
-        reaper_nudge(0);
+        reaper_nudge(NUDGE_OUTSIDE_MOVE);
 }
 
 /* pthread_join returns once the kernel cleared the thread's tid, which
@@ -552,7 +552,7 @@ static void reaper_stop(void)
     expected = THREAD_RUNNING;
     if (atomic_compare_exchange_strong(&reaper.thread, &expected, THREAD_STOPPING)) {
         atomic_store(&reaper.stop, 1);
-        reaper_nudge(0);
+        reaper_nudge(NUDGE_OUTSIDE_MOVE);
         pthread_join(reaper.handle, NULL);
         wait_gone(atomic_load(&reaper.tid));
         atomic_store(&reaper.stop, 0);
@@ -615,7 +615,7 @@ static int handoff(struct close_event *ev)
         atomic_store_explicit(&e->link, head, memory_order_relaxed);
     while (!atomic_compare_exchange_weak(&reaper.intake, &head, i + 1));
     if (atomic_exchange(&reaper.asleep, 0))
-        reaper_nudge(0);
+        reaper_nudge(NUDGE_OUTSIDE_MOVE);
     if (atomic_load(&reaper.thread) != THREAD_RUNNING)
         atomic_store(&reaper.wanted, 1);
     return 1;
@@ -668,7 +668,7 @@ static void reaper_after_fork_parent(void)
     atomic_fetch_sub(&forking, 1);
 }
 
-static void reaper_nudge(int by_mover)
+static void reaper_nudge(enum nudge_from from)
 {
     uint64_t one = 1;
     if (!reaper_active())
@@ -676,7 +676,7 @@ static void reaper_nudge(int by_mover)
     /* Outside a move, only within enter/leave: a dup2() onto the eventfd's
      * number must not let this write reach the application's file. A
      * wake-up skipped here is made by the mover once the move is done. */
-    if (by_mover) {
+    if (from == NUDGE_IN_MOVE) {
         sys3(SYS_write, internal_fd_get(reaper.wakefd), &one, sizeof one);
     } else if (internal_fd_enter()) {
         sys3(SYS_write, internal_fd_get(reaper.wakefd), &one, sizeof one);
