@@ -141,7 +141,7 @@ static void record_only(struct close_event *ev)
     if (ev->action == ACT_DRAIN) {
         ev->action = ACT_SKIP_SHARED;
         ev->share_reason = "threads-running";
-        ev->rst = ev->unread > 0 ? -1 : 0;
+        ev->rst = ev->unread > 0 ? RST_POSSIBLE : RST_NONE;
     }
     close_path_end(ev);
 }

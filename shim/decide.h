@@ -26,7 +26,7 @@ enum fact_needed { NEED_NOTHING, NEED_ROLE, NEED_LINGER, NEED_SHARING, NEED_READ
 struct decision {
     enum fact_needed need; /* NEED_NOTHING: action and rst are the decision */
     enum action action;    /* ACT_NONE: no event at all */
-    int rst;               /* 1 sent, 0 none, -1 possible */
+    enum rst_verdict rst;
 };
 
 struct decision decide(const struct close_facts *f);

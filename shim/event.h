@@ -27,7 +27,7 @@ struct close_event {
     union sock_addr local, peer;
     long unread;            /* bytes unread when the app asked to close */
     long unread_at_close;   /* bytes unread when the real close ran */
-    int rst;                /* 1: this close sends an RST, 0: it does not, -1: may */
+    enum rst_verdict rst;   /* whether this close sends an RST */
     enum action action;
     enum outcome outcome;
     unsigned long long drained;

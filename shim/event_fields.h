@@ -85,4 +85,13 @@ static const char *const action_names[] = {ACTIONS(NAME_ROW)};
 enum outcome { OUTCOMES(NAME_ID) };
 static const char *const outcome_names[] = {OUTCOMES(NAME_ROW)};
 
+/* rst: whether this close sends an RST, with its text form; in JSON
+ * RST_SENT is true, RST_NONE false and RST_POSSIBLE null. */
+#define RST_VERDICTS(X)                                                            \
+    X(RST_NONE, "none")                                                            \
+    X(RST_SENT, "sent")                                                            \
+    X(RST_POSSIBLE, "possible") /* cannot tell whether another holder remains */
+enum rst_verdict { RST_VERDICTS(NAME_ID) };
+static const char *const rst_names[] = {RST_VERDICTS(NAME_ROW)};
+
 #endif

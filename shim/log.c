@@ -149,6 +149,10 @@ static int field_in_line(enum event_field f, const struct close_event *ev, enum 
 /* At most this much of a call site's text goes into a JSON line. */
 #define JSON_CALLER_MAX 399
 
+/* rst in JSON: a "possible" reset is null, as libnorst(7) says. */
+static const char *const rst_json[] = {
+    [RST_NONE] = "false", [RST_SENT] = "true", [RST_POSSIBLE] = "null"};
+
 /* The value alone: a string's quotes are the caller's. An address's text
  * needs no escaping (digits, '.', ':', '[', ']'), nor do the names. */
 static void field_value(struct fmtbuf *b, enum event_field f, const struct close_event *ev,
@@ -168,9 +172,9 @@ static void field_value(struct fmtbuf *b, enum event_field f, const struct close
     case EF_ELAPSED_MS: fmt_long(b, ev->elapsed_ms); break;
     case EF_RST:
         if (form == LINE_JSON)
-            fmt_str(b, ev->rst > 0 ? "true" : ev->rst < 0 ? "null" : "false");
+            fmt_str(b, rst_json[ev->rst]);
         else
-            fmt_str(b, ev->rst > 0 ? "sent" : ev->rst < 0 ? "possible" : "none");
+            fmt_str(b, rst_names[ev->rst]);
         break;
     case EF_SHARED: fmt_str(b, ev->share_reason); break;
     case EF_HOLDER: fmt_long(b, ev->holder_pid); break;

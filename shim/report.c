@@ -16,7 +16,7 @@ void note_unread_at_close(struct close_event *ev, int fd)
         ev->unread_at_close = 0;
     else
         ev->unread_at_close = unread_bytes(fd);
-    ev->rst = ev->unread_at_close > 0;
+    ev->rst = ev->unread_at_close > 0 ? RST_SENT : RST_NONE;
 }
 
 void close_path_end(struct close_event *ev)
@@ -24,6 +24,6 @@ void close_path_end(struct close_event *ev)
     /* In "always" mode most closes had nothing to save; report the ones that
      * discarded bytes (would have been TCPAbortOnData) or still reset. */
     stats_count_event(ev);
-    if (ev->unread > 0 || ev->drained > 0 || ev->rst != 0)
+    if (ev->unread > 0 || ev->drained > 0 || ev->rst != RST_NONE)
         log_event(ev);
 }

@@ -30,7 +30,7 @@ void stats_count_event(const struct close_event *ev)
         return;
     if (ev->outcome == OUT_TIME_BOUND || ev->outcome == OUT_BYTE_BOUND)
         stats_add(STAT_BOUND_HIT);
-    if (ev->rst == 0)
+    if (ev->rst == RST_NONE)
         stats_add(STAT_DRAINED_CLEAN);
 }
 
