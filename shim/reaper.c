@@ -238,13 +238,19 @@ static void entry_give_back(int i)
                                          ((top >> 32) + 1) << 32 | (uint32_t)(i + 1)));
 }
 
-/* The real close of a lingering socket, and its log line; why overrides
- * the drain's outcome unless it is OUT_NONE. */
-static void finish(int i, enum outcome why)
+/* Why a lingering socket is finished: its drain ended (the peer's EOF or
+ * reset, the byte bound, an error: the drain's outcome stands), or the
+ * reaper ended it, at the deadline or to free its fd. */
+enum finish_why { FINISH_DRAIN_ENDED, FINISH_AT_DEADLINE, FINISH_EVICTED };
+
+/* The real close of a lingering socket, and its log line. */
+static void finish(int i, enum finish_why why)
 {
     struct lingering *e = &reaper.entries[i];
-    if (why != OUT_NONE)
-        e->ev.outcome = why;
+    if (why == FINISH_AT_DEADLINE)
+        e->ev.outcome = OUT_TIME_BOUND;
+    else if (why == FINISH_EVICTED)
+        e->ev.outcome = OUT_EVICTED;
     e->ev.elapsed_ms = monotonic_ms() - e->start_ms;
     note_unread_at_close(&e->ev, e->fd);
     /* The last reference: closing it also takes it out of our epoll set. */
@@ -264,7 +270,7 @@ static void serve(int i)
 {
     struct lingering *e = &reaper.entries[i];
     if (drain_step(&e->ev, e->fd, norst_cfg.max_bytes, DRAIN_TO_SHORT_READ))
-        finish(i, OUT_NONE);
+        finish(i, FINISH_DRAIN_ENDED);
 }
 
 /* Take the handoffs pushed since the last look (under the lock). Returns
@@ -292,7 +298,7 @@ static int ingest(void)
          * waited for it has often answered with its own. Then the socket
          * is finished here, never watched. */
         if (drain_step(&e->ev, e->fd, norst_cfg.max_bytes, DRAIN_TO_EMPTY)) {
-            finish(i, OUT_NONE);
+            finish(i, FINISH_DRAIN_ENDED);
             continue;
         }
         drain_prepare_read(e->fd);
@@ -307,7 +313,7 @@ static int ingest(void)
 static void expire(long now)
 {
     while (reaper.head >= 0 && reaper.entries[reaper.head].deadline_ms <= now)
-        finish(reaper.head, OUT_TIME_BOUND);
+        finish(reaper.head, FINISH_AT_DEADLINE);
 }
 
 /* After a wait: the intake, the events, the deadlines. Returns 1 when
@@ -699,7 +705,7 @@ static int reaper_evict_all(void)
     int freed = atomic_load(&reaper.lingering);
     ingest();
     while (reaper.head >= 0)
-        finish(reaper.head, OUT_EVICTED);
+        finish(reaper.head, FINISH_EVICTED);
     reaper_unlock();
     return freed;
 }
@@ -722,7 +728,7 @@ static int reaper_give_back(void)
     int freed = atomic_load(&reaper.lingering) + 2;
     ingest();
     while (reaper.head >= 0)
-        finish(reaper.head, OUT_EVICTED);
+        finish(reaper.head, FINISH_EVICTED);
     atomic_store(&reaper.wanted, 0);
     close_internal(&reaper.epfd);
     close_internal(&reaper.wakefd);
@@ -746,7 +752,7 @@ static void reaper_release_fd(int fd)
             continue;
         long moved = sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, fd + 1);
         if (moved < 0) {
-            finish(i, OUT_EVICTED);
+            finish(i, FINISH_EVICTED);
             break;
         }
         struct epoll_event pev = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = token(i)};
