@@ -1,8 +1,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
-#include <sys/resource.h>
 
+#include "fd_limit.h"
 #include "internal_fd.h"
 #include "owner.h"
 #include "sharing.h"
@@ -54,11 +54,7 @@ int internal_fd_add(int fd)
 
 long internal_fd_top(void)
 {
-    struct rlimit rl;
-    if (sys2(SYS_getrlimit, RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
-        rl.rlim_cur > (rlim_t)FD_TOP_MAX)
-        return FD_TOP_MAX;
-    return (long)rl.rlim_cur;
+    return (long)fd_limit_now(FD_TOP_MAX);
 }
 
 /* F_DUPFD gives the lowest free number from its argument up: from start

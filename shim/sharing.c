@@ -26,11 +26,11 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "aside.h"
 #include "classify.h"
+#include "fd_limit.h"
 #include "fdwalk.h"
 #include "holders.h"
 #include "owner.h"
@@ -61,10 +61,11 @@ void fdtab_after_fork_child(void)
 
 void fdtab_init(void)
 {
-    struct rlimit rl;
-    unsigned long want = 1UL << 20;
-    if (sys2(SYS_getrlimit, RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max < want)
-        want = rl.rlim_max < 1024 ? 1024 : rl.rlim_max;
+    /* Every number the process may ever have, within 2^20 (fs.nr_open's
+     * default) and at least the usual 1024. */
+    unsigned long want = fd_limit_ever(1UL << 20);
+    if (want < 1024)
+        want = 1024;
     /* Reserved, not committed: pages appear only where fds are used. */
     long map = raw_syscall6(SYS_mmap, 0, (long)(want * sizeof(struct fd_slot)),
                             PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
