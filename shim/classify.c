@@ -73,6 +73,34 @@ static int tcp_state(int fd)
     return info.tcpi_state;
 }
 
+/* Is the peer still sending, though nothing is queued? A byte that arrives
+ * after the close makes the kernel reset as surely as one left unread
+ * (tcp_rcv_state_process(): TCPAbortOnData), and the case is common: an
+ * upload the server rejected early, still in flight on a long path; a
+ * client that sends its request at once to a server that answers "too
+ * many clients" and closes. TCP_INFO tells how long ago data last arrived
+ * (tcpi_last_data_recv, ms, in jiffies: 4 ms steps at HZ=250; on a fresh
+ * connection, the time since the handshake, icsk_ack.lrcvtime) and the
+ * smoothed RTT. A peer that sent within a few round trips may have more
+ * on the way; one silent for longer has stopped (a keep-alive peer
+ * waiting, a peer waiting for our reply). The floor covers the tick and
+ * sub-millisecond RTTs. Only an established socket: in CLOSE_WAIT the
+ * peer's FIN said it is done. */
+#define PEER_RECENT_FLOOR_MS 20
+
+static enum peer_activity peer_activity(int fd)
+{
+    struct tcp_info info;
+    socklen_t len = sizeof info;
+    if (probe_checked(sys5(SYS_getsockopt, fd, IPPROTO_TCP, TCP_INFO, &info, &len)) < 0 ||
+        info.tcpi_state != TCP_ESTABLISHED)
+        return PEER_QUIET;
+    unsigned long recent_ms = (2UL * info.tcpi_rtt + 4UL * info.tcpi_rttvar) / 1000;
+    if (recent_ms < PEER_RECENT_FLOOR_MS)
+        recent_ms = PEER_RECENT_FLOOR_MS;
+    return info.tcpi_last_data_recv <= recent_ms ? PEER_SENDING : PEER_QUIET;
+}
+
 /* tcp_poll() reports RDHUP once RCV_SHUTDOWN is set, by the peer's FIN
  * (tcp_fin(), which also leaves ESTABLISHED or FIN_WAIT) or by the
  * application's own shutdown(SHUT_RD) (inet_shutdown(), state unchanged).
@@ -97,17 +125,22 @@ int read_side_shut_here(int fd)
  * interest, and its state is asked. */
 void classify(int fd, enum probe_need need, enum born_as born, struct tcp_probe *out)
 {
-    int want_state = need == PROBE_CONNECTED, likely_tcp = born == BORN_TCP;
+    int want_state = need == PROBE_CONNECTED, likely_tcp = born != BORN_UNKNOWN;
+    /* Accepted, nothing queued: the peer may still be sending. */
+    int ask_peer = need == PROBE_IN_FLIGHT && born == BORN_ACCEPTED;
     out->kind = KIND_OTHER;
     out->unread = 0;
+    out->peer = PEER_NOT_ASKED;
     /* Born TCP: the queue first, so that a clean close costs one call. */
     int memory_first = likely_tcp && !want_state;
+    long rmem = -1;
     if (memory_first) {
-        long rmem = receive_memory(fd);
+        rmem = receive_memory(fd);
         if (rmem == -ENOTSOCK || rmem == -EBADF || !norst_acting())
             return;
-        if (rmem == 0) {
-            out->kind = KIND_IDLE; /* listening sockets too: nothing to read */
+        /* listening sockets too: nothing to read */
+        if (rmem == 0 && (!ask_peer || (out->peer = peer_activity(fd)) == PEER_QUIET)) {
+            out->kind = KIND_IDLE;
             return;
         }
     }
@@ -118,14 +151,16 @@ void classify(int fd, enum probe_need need, enum born_as born, struct tcp_probe 
         return;
     }
 
-    out->unread = unread_bytes(fd);
+    out->unread = rmem == 0 ? 0 : unread_bytes(fd);
     if (out->unread < 0) {
         out->kind = KIND_IDLE; /* listening: nothing to read, nothing to reset */
         out->unread = 0;
         return;
     }
     if (out->unread == 0 && !want_state) {
-        out->kind = KIND_IDLE;
+        if (ask_peer && out->peer == PEER_NOT_ASKED)
+            out->peer = peer_activity(fd); /* a FIN or out-of-order data queued */
+        out->kind = out->peer == PEER_SENDING ? KIND_CONNECTED : KIND_IDLE;
         return;
     }
     /* Bytes in the receive queue: a connected (or closing) socket, and the

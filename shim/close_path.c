@@ -89,8 +89,10 @@ static int begin_in(int fd, enum close_path_kind path, const void *caller,
 
     if (!norst_acting() || norst_cfg.mode == MODE_OFF)
         return 0;
-    classify(fd, facts.mode == MODE_ALWAYS ? PROBE_CONNECTED : PROBE_UNREAD,
-             fdtab_hinted_tcp(fd) ? BORN_TCP : BORN_UNKNOWN, &probe);
+    classify(fd, facts.mode == MODE_ALWAYS  ? PROBE_CONNECTED
+                 : facts.mode == MODE_DRAIN ? PROBE_IN_FLIGHT
+                                            : PROBE_UNREAD,
+             fdtab_born(fd), &probe);
     if (path != PATH_EXIT) /* exit offers every open fd; the app closed none */
         stats_add(STAT_CLOSES);
     if (probe.kind == KIND_OTHER)
@@ -99,6 +101,7 @@ static int begin_in(int fd, enum close_path_kind path, const void *caller,
         stats_add(STAT_TCP);
     facts.kind = probe.kind;
     facts.unread = probe.unread;
+    facts.peer = probe.peer;
 
     memset(ev, 0, sizeof *ev);
     while ((d = decide(&facts)).need != NEED_NOTHING) {
@@ -146,21 +149,48 @@ static void record_only(struct close_event *ev)
     close_path_end(ev);
 }
 
-long linger_deadline(void)
+long block_deadline(enum close_path_kind path)
 {
-    return monotonic_ms() + norst_cfg.linger_ms;
+    return monotonic_ms() + block_budget_ms(path);
 }
 
-/* act: linger on every socket the decision gave to us, together. */
-static void close_path_act(struct close_event *evs, int count, long deadline_ms)
+/* act: linger here, within the caller's budget, on every socket the
+ * decision gave to us (and not to the reaper), together. */
+static void close_path_act(struct close_event *evs, int count, long block_deadline_ms)
 {
-    drain_sockets(evs, count, deadline_ms, norst_cfg.max_bytes);
+    drain_sockets(evs, count, block_deadline_ms);
     for (int i = 0; i < count; i++)
-        if (evs[i].action == ACT_DRAIN)
+        if (evs[i].action == ACT_DRAIN && evs[i].drain_state == DRAIN_DONE)
             note_unread_at_close(&evs[i], evs[i].fd);
 }
 
+/* Within the caller's budget; what is left then goes on in the reaper (a
+ * budget set, NORST_BLOCK_MS > 0), or ends here. */
+static void linger_here(struct close_event *ev)
+{
+    drain_sockets(ev, 1, block_deadline(ev->path));
+    if (ev->outcome == OUT_BLOCK_BOUND && reaper_handoff(ev))
+        ev->drain_state = DRAIN_WITH_REAPER;
+    else
+        note_unread_at_close(ev, ev->fd);
+}
 
+/* Our FIN is out: what can finish at once does, a peer whose FIN came
+ * already (the common case on a LAN) costs no thread; the rest goes to the
+ * reaper, or lingers here within the caller's budget. 1: the reaper has it. */
+static int first_look_or_hand_off(struct close_event *ev)
+{
+    drain_start(ev);
+    if (drain_step(ev, ev->fd, 1)) {
+        note_unread_at_close(ev, ev->fd);
+        return 0;
+    }
+    if (norst_cfg.block_ms == 0 && reaper_handoff(ev)) {
+        ev->drain_state = DRAIN_WITH_REAPER;
+        return 1;
+    }
+    return 0;
+}
 
 /* The number is no longer this file: what the table knew of it goes, and
  * an epoll set closed is no longer one the reaper must detach from. */
@@ -178,10 +208,12 @@ int close_fd(int fd, enum close_path_kind path, const void *caller, const struct
         KEEP_ERRNO;
         if (close_path_begin(fd, path, caller, &ev)) {
             how = EVENT;
-            if (ev.action == ACT_DRAIN && reaper_handoff(&ev))
-                how = HANDED_OFF; /* the reaper logs it when it is done */
-            else
-                close_path_act(&ev, 1, linger_deadline());
+            if (ev.action == ACT_DRAIN) {
+                if (!first_look_or_hand_off(&ev) && ev.drain_state == DRAIN_LINGERING)
+                    linger_here(&ev);
+                if (ev.drain_state == DRAIN_WITH_REAPER)
+                    how = HANDED_OFF; /* the reaper logs it when it is done */
+            }
         }
         forget_number(fd);
     }
@@ -250,11 +282,17 @@ int batch_offer(struct close_batch *b, int fd)
 
 void batch_flush(struct close_batch *b)
 {
+    /* A range close gives what does not finish at once to the reaper, as
+     * close() does; exit keeps all (no thread goes on after it). */
+    for (int i = 0; i < b->count && b->path != PATH_EXIT; i++)
+        if (b->evs[i].action == ACT_DRAIN)
+            first_look_or_hand_off(&b->evs[i]);
     close_path_act(b->evs, b->count, b->deadline_ms);
     for (int i = 0; i < b->count; i++) {
         forget_number(b->evs[i].fd);
         raw_close_fd(b->evs[i].fd);
-        close_path_end(&b->evs[i]);
+        if (b->evs[i].drain_state != DRAIN_WITH_REAPER)
+            close_path_end(&b->evs[i]);
     }
     b->count = 0;
 }

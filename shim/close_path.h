@@ -4,8 +4,8 @@
 
 #include "event.h"
 
-/* Now plus NORST_LINGER_MS, on monotonic_ms()'s clock. */
-long linger_deadline(void);
+/* Now plus block_budget_ms(path), on monotonic_ms()'s clock. */
+long block_deadline(enum close_path_kind path);
 
 /* How the application's own close of one fd is done: fn(fd, ctx); after an
  * event, after_event(fd, ctx) where fn is a cancellation point (close()). */

@@ -17,11 +17,18 @@ const struct config_var config_vars[CONFIG_COUNT] = {
     [CONFIG_MODE] = {"NORST_MODE", CONFIG_WORD, 0, 0, MODE_DRAIN, mode_words,
                      "drain, always, log or off", "the default drain"},
     [CONFIG_LINGER_MS] = {"NORST_LINGER_MS", CONFIG_NUMBER, 0, 3600000 /* an hour; more is a typo */,
-                          2000, NULL, "milliseconds, 0 to 3600000", "the default 2000"},
-    [CONFIG_MAX_BYTES] = {"NORST_MAX_BYTES", CONFIG_NUMBER, 0, 1ULL << 62, 0, NULL,
-                          "a byte count, 0 for no byte bound", "the default 0 (no byte bound)"},
+                          30000, NULL, "milliseconds, 0 to 3600000", "the default 30000"},
+    /* nginx's lingering_timeout and lingering_time are 5 s and 30 s;
+     * Apache waits 2 s a read, 30 s in all (MAX_SECS_TO_LINGER). */
+    [CONFIG_IDLE_MS] = {"NORST_IDLE_MS", CONFIG_NUMBER, 0, 3600000, 5000, NULL,
+                        "milliseconds, 0 to 3600000", "the default 5000"},
+    [CONFIG_BLOCK_MS] = {"NORST_BLOCK_MS", CONFIG_NUMBER, 0, 3600000, 0, NULL,
+                         "milliseconds, 0 to 3600000",
+                         "the default (0; 2000 with NORST_ASYNC=0)"},
+    [CONFIG_MAX_BYTES] = {"NORST_MAX_BYTES", CONFIG_NUMBER, 0, 1ULL << 62, 16 << 20, NULL,
+                          "a byte count, 0 for no byte bound", "the default 16777216"},
     [CONFIG_STATS] = {"NORST_STATS", CONFIG_FLAG, 0, 1, 0, NULL, "0 or 1", "0"},
-    [CONFIG_ASYNC] = {"NORST_ASYNC", CONFIG_FLAG, 0, 1, 0, NULL, "0 or 1", "0"},
+    [CONFIG_ASYNC] = {"NORST_ASYNC", CONFIG_FLAG, 0, 1, 1, NULL, "0 or 1", "1"},
     [CONFIG_MAX_LINGER] = {"NORST_MAX_LINGER", CONFIG_NUMBER, 1, 1 << 20, 4096, NULL,
                            "a count of sockets, 1 to 1048576", "the default 4096"},
     [CONFIG_LOG_FORMAT] = {"NORST_LOG_FORMAT", CONFIG_WORD, 0, 0, LOG_TEXT, format_words,
@@ -68,7 +75,7 @@ int config_parse_value(const struct config_var *var, const char *value,
     case CONFIG_FLAG:
         if (*value && strcmp(value, "0") != 0 && strcmp(value, "1") != 0)
             return -1;
-        *out = strcmp(value, "1") == 0;
+        *out = *value ? strcmp(value, "1") == 0 : var->dflt; /* empty: as if unset */
         return 0;
     case CONFIG_TEXT:
         *out = *value != '\0';
@@ -81,21 +88,26 @@ int config_parse(const char *const given[CONFIG_COUNT], struct norst_config *out
                  struct config_warning bad[CONFIG_COUNT])
 {
     unsigned long long v[CONFIG_COUNT];
-    int nbad = 0;
+    int nbad = 0, taken[CONFIG_COUNT];
 
     for (int id = 0; id < CONFIG_COUNT; id++) {
         const struct config_var *var = &config_vars[id];
         v[id] = var->dflt;
-        if (given[id] && config_parse_value(var, given[id], &v[id]) < 0)
+        taken[id] = given[id] && config_parse_value(var, given[id], &v[id]) == 0;
+        if (given[id] && !taken[id])
             bad[nbad++] = (struct config_warning){var, given[id]};
     }
     out->mode = (enum norst_mode)v[CONFIG_MODE];
     out->linger_ms = (long)v[CONFIG_LINGER_MS];
+    out->idle_ms = (long)v[CONFIG_IDLE_MS];
+    out->block_ms = (long)v[CONFIG_BLOCK_MS];
     out->max_bytes = v[CONFIG_MAX_BYTES];
     out->stats = (int)v[CONFIG_STATS];
     out->async = (int)v[CONFIG_ASYNC];
     out->max_linger = (long)v[CONFIG_MAX_LINGER];
     out->log_format = (enum log_format)v[CONFIG_LOG_FORMAT];
     out->log_target = v[CONFIG_LOG] ? given[CONFIG_LOG] : NULL;
+    if (!taken[CONFIG_BLOCK_MS] && !out->async)
+        out->block_ms = THREADLESS_BLOCK_MS;
     return nbad;
 }

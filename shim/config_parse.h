@@ -11,8 +11,10 @@ enum log_format { LOG_TEXT, LOG_JSON };
 
 struct norst_config {
     enum norst_mode mode;
-    long linger_ms;               /* total drain bound per socket */
-    unsigned long long max_bytes; /* discard bound; 0 = none */
+    long linger_ms;               /* NORST_LINGER_MS: total bound of one linger */
+    long idle_ms;                 /* NORST_IDLE_MS: no byte from the peer this long: stop */
+    long block_ms;                /* NORST_BLOCK_MS: how long close() itself may wait */
+    unsigned long long max_bytes; /* discard bound once the peer holds our FIN; 0 = none */
     int stats;
     int async;                    /* NORST_ASYNC: linger in the reaper thread */
     long max_linger;              /* NORST_MAX_LINGER: cap on lingering sockets */
@@ -24,14 +26,14 @@ struct norst_config {
 
 /* In the order a loader reports bad values. */
 enum config_id {
-    CONFIG_MODE, CONFIG_LINGER_MS, CONFIG_MAX_BYTES, CONFIG_STATS, CONFIG_ASYNC,
+    CONFIG_MODE, CONFIG_LINGER_MS, CONFIG_IDLE_MS, CONFIG_BLOCK_MS, CONFIG_MAX_BYTES, CONFIG_STATS, CONFIG_ASYNC,
     CONFIG_MAX_LINGER, CONFIG_LOG_FORMAT, CONFIG_LOG, CONFIG_COUNT
 };
 
 enum config_kind {
     CONFIG_WORD,   /* one of words[]; its index is the value */
     CONFIG_NUMBER, /* decimal digits only, min to max */
-    CONFIG_FLAG,   /* "1"; "0" or empty is 0 */
+    CONFIG_FLAG,   /* "1" or "0"; empty is the default */
     CONFIG_TEXT,   /* taken as it is; the value is 1, or 0 when empty (none) */
 };
 
@@ -44,6 +46,11 @@ struct config_var {
     const char *fallback;     /* "the default 2000"; NULL: never rejected */
 };
 extern const struct config_var config_vars[CONFIG_COUNT];
+
+/* NORST_BLOCK_MS unset: close() waits for nothing while a thread can
+ * linger for it; without the thread (NORST_ASYNC=0) it is the only place
+ * to linger, and waits up to this long. */
+#define THREADLESS_BLOCK_MS 2000
 
 /* One value by its variable's rules: 0 with *out set, or -1. */
 int config_parse_value(const struct config_var *var, const char *value,

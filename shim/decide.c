@@ -18,8 +18,11 @@ static struct decision act(enum action action, enum rst_verdict rst)
 struct decision decide(const struct close_facts *f)
 {
     int data_was_unread = f->unread > 0; /* as __tcp_close() names it */
-    /* What the kernel's close does, unless we act: data unread resets. */
-    enum rst_verdict rst_without_us = data_was_unread ? RST_SENT : RST_NONE;
+    /* What the kernel's close does, unless we act: data unread resets now;
+     * a byte still on its way resets when it lands (TCPAbortOnData). */
+    enum rst_verdict rst_without_us = data_was_unread          ? RST_SENT
+                                      : f->peer == PEER_SENDING ? RST_POSSIBLE
+                                                                : RST_NONE;
 
     /* Off: every close passes through. */
     if (f->mode == MODE_OFF)
@@ -27,8 +30,9 @@ struct decision decide(const struct close_facts *f)
     /* Not a connected TCP socket: its close resets nothing. */
     if (f->kind != KIND_CONNECTED)
         return act(ACT_NONE, RST_NONE);
-    /* Nothing unread: the close sends a FIN; only "always" lingers on it. */
-    if (!data_was_unread && f->mode != MODE_ALWAYS)
+    /* Nothing unread, nothing on its way: the close sends a FIN; only
+     * "always" lingers on it. */
+    if (rst_without_us == RST_NONE && f->mode != MODE_ALWAYS)
         return act(ACT_NONE, RST_NONE);
     /* A vfork or clone child closes a copy, and our tables are not its. */
     if (f->role == ROLE_NOT_ASKED)
@@ -48,7 +52,7 @@ struct decision decide(const struct close_facts *f)
         return act(ACT_SKIP_SHARED, RST_NONE);
     /* Cannot prove this is the last reference: do nothing. */
     if (f->sharing == SHARE_UNKNOWN)
-        return act(ACT_SKIP_SHARED, data_was_unread ? RST_POSSIBLE : RST_NONE);
+        return act(ACT_SKIP_SHARED, rst_without_us == RST_NONE ? RST_NONE : RST_POSSIBLE);
     if (f->sharing != SHARE_SOLE)
         return need(NEED_SHARING);
     /* Log mode: change nothing, say what the kernel will do. */

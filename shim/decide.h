@@ -19,6 +19,7 @@ struct close_facts {
     enum linger_option linger;
     enum share_verdict sharing; /* SHARE_NOT_ASKED until asked */
     enum read_side { READ_NOT_ASKED, READ_OPEN, READ_SHUT_HERE } read_side;
+    enum peer_activity peer;   /* still sending (asked of accepted sockets) */
 };
 
 enum fact_needed { NEED_NOTHING, NEED_ROLE, NEED_LINGER, NEED_SHARING, NEED_READ_SIDE };

@@ -2,12 +2,20 @@
 #ifndef NORST_DRAIN_H
 #define NORST_DRAIN_H
 
-struct close_event;
+#include "event.h"
 
-/* FIN, then discard on every event's socket together, until each peer's EOF,
- * its byte bound, or the shared deadline (CLOCK_MONOTONIC ms). */
-void drain_sockets(struct close_event *evs, int count, long deadline_ms,
-                   unsigned long long max_bytes);
+/* FIN, then discard on every event's socket together, until each peer's EOF
+ * or a bound: its own (idle, total, bytes), or the caller's block deadline
+ * (CLOCK_MONOTONIC ms). */
+void drain_sockets(struct close_event *evs, int count, long block_deadline_ms);
+/* How long the caller of a close may wait (ms): NORST_BLOCK_MS, and at
+ * exit at least the time the last drains get. */
+long block_budget_ms(enum close_path_kind path);
+/* The drain ended so (returns 1). */
+int drain_done(struct close_event *ev, enum outcome how);
+/* When the clock ends this drain (ms), and with which outcome; no block
+ * deadline: LONG_MAX. */
+long drain_deadline(const struct close_event *ev, long block_deadline_ms, enum outcome *why);
 /* FIN now, drain later (drain_sockets skips the FIN for such an event). */
 void drain_start(struct close_event *ev);
 /* The two halves of drain_start: our FIN; readiness for discarding. */
@@ -20,8 +28,7 @@ enum drain_until {
                           * may have sent its FIN already */
 };
 /* Discard what is queued on fd for ev; 1 when this socket is finished. */
-int drain_step(struct close_event *ev, int fd, unsigned long long max_bytes,
-               enum drain_until until);
+int drain_step(struct close_event *ev, int fd, enum drain_until until);
 
 /* CLOCK_MONOTONIC in ms: the clock every deadline is read on. */
 long monotonic_ms(void);

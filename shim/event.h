@@ -31,8 +31,15 @@ struct close_event {
     enum action action;
     enum outcome outcome;
     unsigned long long drained;
+    long start_ms;          /* our FIN went out (CLOCK_MONOTONIC ms) */
+    long last_heard_ms;     /* the peer's last byte, or start_ms */
     long elapsed_ms;
-    int fin_sent;           /* drain_start ran: our FIN is queued */
+    enum drain_state {
+        DRAIN_NOT_STARTED,
+        DRAIN_LINGERING,   /* our FIN is out; the drain goes on */
+        DRAIN_DONE,        /* outcome says how it ended */
+        DRAIN_WITH_REAPER, /* handed off: the reaper ends it */
+    } drain_state;
     int linger_timed;       /* SO_LINGER {1,N}: turned off with our FIN */
     enum site_lookup site_lookup; /* how the log may name the caller */
     int holder_pid;         /* ACT_SKIP_SHARED: who else holds it (0: unknown) */

@@ -78,10 +78,12 @@ static const char *const action_names[] = {ACTIONS(NAME_ROW)};
     X(OUT_NONE, "none")              /* not drained (the action was not drain) */  \
     X(OUT_PEER_EOF, "peer-eof")      /* drained to the peer's FIN */               \
     X(OUT_TIME_BOUND, "time-bound")  /* NORST_LINGER_MS ran out */                 \
-    X(OUT_BYTE_BOUND, "byte-bound")  /* NORST_MAX_BYTES ran out */                 \
+    X(OUT_BYTE_BOUND, "byte-bound")  /* NORST_MAX_BYTES, once the peer had our FIN */ \
     X(OUT_PEER_RESET, "peer-reset")  /* the peer reset during the drain */         \
     X(OUT_ERROR, "error")            /* shutdown/recv failed otherwise */          \
-    X(OUT_EVICTED, "evicted")        /* async: finished early, the fd was needed */
+    X(OUT_EVICTED, "evicted")        /* async: finished early, the fd was needed */ \
+    X(OUT_IDLE_BOUND, "idle-bound")  /* NORST_IDLE_MS: the peer was silent */      \
+    X(OUT_BLOCK_BOUND, "block-bound") /* NORST_BLOCK_MS, and no thread to go on */
 enum outcome { OUTCOMES(NAME_ID) };
 static const char *const outcome_names[] = {OUTCOMES(NAME_ROW)};
 

@@ -63,7 +63,7 @@ static void close_sockets_in_range(unsigned first, unsigned last,
     batch.caller = caller;
     batch.first = first;
     batch.last = last;
-    batch.deadline_ms = linger_deadline();
+    batch.deadline_ms = block_deadline(batch.path);
     /* /proc/self/fd lists fds in ascending order: a walk that stopped at a
      * full batch goes on from the next number (the batch's range, which
      * the sharing check counts as closing together, stays the whole). */

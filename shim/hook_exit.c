@@ -100,7 +100,7 @@ __attribute__((destructor)) static void norst_at_exit(void)
      * without us the kernel closes everything once the process is gone.
      * Then, and in log mode, exit only records; the walk is the same. */
     batch.path = PATH_EXIT;
-    batch.deadline_ms = linger_deadline();
+    batch.deadline_ms = block_deadline(batch.path);
     batch.act = BATCH_ACT_IF_ALONE;
     if (norst_cfg.mode == MODE_LOG || threads_alive_except(sys0(SYS_gettid), reaper_thread_tid()) != 0 ||
         !flush_socket_streams(&walk))

@@ -26,7 +26,7 @@ NORST_API int socket(int domain, int type, int protocol)
     if (fd >= 0 && norst_acting() && (domain == AF_INET || domain == AF_INET6) &&
         (type & 0xf) == SOCK_STREAM) {
         KEEP_ERRNO;
-        fdtab_created(fd, protocol == 0 || protocol == IPPROTO_TCP, birth);
+        fdtab_created(fd, protocol == 0 || protocol == IPPROTO_TCP ? BORN_TCP : BORN_UNKNOWN, birth);
     }
     return fd;
 }
@@ -38,7 +38,7 @@ NORST_API int accept(int listen_fd, struct sockaddr *addr, socklen_t *addrlen)
     int fd = NEW_FD(real_fn(listen_fd, addr, addrlen), -1);
     if (fd >= 0 && norst_acting()) {
         KEEP_ERRNO;
-        fdtab_created(fd, fdtab_listener_is_tcp(listen_fd), birth);
+        fdtab_created(fd, fdtab_listener_is_tcp(listen_fd) ? BORN_ACCEPTED : BORN_UNKNOWN, birth);
     }
     return fd;
 }
@@ -50,7 +50,7 @@ NORST_API int accept4(int listen_fd, struct sockaddr *addr, socklen_t *addrlen, 
     int fd = NEW_FD(real_fn(listen_fd, addr, addrlen, flags), -1);
     if (fd >= 0 && norst_acting()) {
         KEEP_ERRNO;
-        fdtab_created(fd, fdtab_listener_is_tcp(listen_fd), birth);
+        fdtab_created(fd, fdtab_listener_is_tcp(listen_fd) ? BORN_ACCEPTED : BORN_UNKNOWN, birth);
     }
     return fd;
 }

@@ -1,4 +1,5 @@
-/* NORST_ASYNC=1: close() returns at once; one background thread lingers.
+/* The default (NORST_ASYNC=1): close() returns at once; one background
+ * thread lingers.
  *
  * The handoff (app thread, inside close): our FIN goes out now, the socket
  * is detached from everything of the application's that could still report
@@ -8,24 +9,25 @@
  * it stays async-signal-safe. While handoffs keep coming, the reaper looks at
  * the intake every millisecond (GATHER_NS) anyway, and the closing thread
  * makes no further call; only a reaper asleep with nothing to do is woken,
- * once, through an eventfd. Any failure, or the NORST_MAX_LINGER cap, falls
- * back to the synchronous drain.
+ * once, through an eventfd. Any failure, or the NORST_MAX_LINGER cap, leaves
+ * the socket to the close, within its budget (NORST_BLOCK_MS).
  *
  * The reaper's parts (entries, epoll set, eventfd: raw syscalls only) are
  * set up by the first handoff; its thread (one per process, all signals
- * blocked) is started by the next hook that is never a close (pthread_create
- * is not async-signal-safe, and a close may run in a signal handler), so a
- * process that never lingers never has a thread. Until then, and at exit if
- * no such hook ran, the handed-off sockets wait with their FIN out; exit
- * drains them in the exiting thread. unshare/setns/seccomp stop the thread
- * (reaper_stop), a later handoff starts it again.
+ * blocked) is started by that handoff once it is done, unless the close may
+ * run in a signal handler (handler_context.c; pthread_create is not
+ * async-signal-safe): then by the next hook that makes an fd. A process
+ * that never lingers never has a thread, and the thread ends when nothing
+ * has lingered for a while (IDLE_END_MS). Until a thread runs, and at exit,
+ * the handed-off sockets wait with their FIN out; exit drains them in the
+ * exiting thread. unshare/setns/seccomp stop the thread (reaper_stop), a
+ * later handoff starts it again.
  *
  * The thread takes the intake at every wake-up, adds each socket to its epoll
  * set (there, not in close: an epoll_ctl waits on the epoll set's mutex,
- * which the reaper holds while it collects events), keeps entries in deadline
- * order (every socket gets the same NORST_LINGER_MS, so that is handoff
- * order, give or take concurrent handoffs), discards what arrives, and does
- * the real close at the peer's EOF, the byte bound or the deadline.
+ * which the reaper holds while it collects events), keeps entries in the
+ * order of their next deadline (idle or total: see expire()), discards what
+ * arrives, and does the real close at the peer's EOF or a bound.
  *
  * Why the epoll detach: an epoll registration lives as long as the open
  * file, and the reaper's duplicate keeps the file open; without EPOLL_CTL_DEL
@@ -33,6 +35,7 @@
  * old fd number, which by then may name a new connection. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -51,6 +54,7 @@
 #include "drain.h"
 #include "event.h"
 #include "event_fields.h"
+#include "handler_context.h"
 #include "internal_fd.h"
 #include "log.h"
 #include "owner.h"
@@ -75,10 +79,12 @@ NORST_OLD_SYMBOL(pthread_sigmask);
 /* A thread the application never sees must not keep the process alive:
  * when the application's last thread ends with pthread_exit(), glibc ends
  * the process only once no thread is left. So, with nothing lingering for
- * this long and no other thread left, the reaper ends. It does not end
- * while the application runs: starting it again would call pthread_create
- * from open() or accept(), which a signal handler may call. */
+ * this long and no other thread left, the reaper ends. */
 #define IDLE_RETIRE_MS 500
+/* And with other threads, after this long with nothing lingering: a
+ * process that lingers rarely keeps no thread for it. The next socket that
+ * needs one starts it again. */
+#define IDLE_END_MS 10000
 
 struct lingering {
     int fd;              /* the reaper's duplicate */
@@ -86,7 +92,7 @@ struct lingering {
     _Atomic int listed;  /* set by the reaper when it takes the entry in */
     int prev, next;      /* deadline order, under the lock */
     _Atomic int link;    /* free list or intake list: index + 1, 0 ends */
-    long deadline_ms, start_ms;
+    long deadline_ms;    /* when to look at its bounds next (list order) */
     struct close_event ev;
 };
 
@@ -239,19 +245,17 @@ static void entry_give_back(int i)
 }
 
 /* Why a lingering socket is finished: its drain ended (the peer's EOF or
- * reset, the byte bound, an error: the drain's outcome stands), or the
- * reaper ended it, at the deadline or to free its fd. */
-enum finish_why { FINISH_DRAIN_ENDED, FINISH_AT_DEADLINE, FINISH_EVICTED };
+ * reset, a bound, an error: the drain's outcome stands), or the reaper
+ * ended it early to free its fd. */
+enum finish_why { FINISH_DRAIN_ENDED, FINISH_EVICTED };
 
 /* The real close of a lingering socket, and its log line. */
 static void finish(int i, enum finish_why why)
 {
     struct lingering *e = &reaper.entries[i];
-    if (why == FINISH_AT_DEADLINE)
-        e->ev.outcome = OUT_TIME_BOUND;
-    else if (why == FINISH_EVICTED)
+    if (why == FINISH_EVICTED)
         e->ev.outcome = OUT_EVICTED;
-    e->ev.elapsed_ms = monotonic_ms() - e->start_ms;
+    e->ev.elapsed_ms = monotonic_ms() - e->ev.start_ms;
     note_unread_at_close(&e->ev, e->fd);
     /* The last reference: closing it also takes it out of our epoll set. */
     fdtab_set_reaper(e->fd, 0);
@@ -269,7 +273,7 @@ static void finish(int i, enum finish_why why)
 static void serve(int i)
 {
     struct lingering *e = &reaper.entries[i];
-    if (drain_step(&e->ev, e->fd, norst_cfg.max_bytes, DRAIN_TO_SHORT_READ))
+    if (drain_step(&e->ev, e->fd, DRAIN_TO_SHORT_READ))
         finish(i, FINISH_DRAIN_ENDED);
 }
 
@@ -297,7 +301,7 @@ static int ingest(void)
         /* Up to a millisecond has passed since our FIN: a peer that only
          * waited for it has often answered with its own. Then the socket
          * is finished here, never watched. */
-        if (drain_step(&e->ev, e->fd, norst_cfg.max_bytes, DRAIN_TO_EMPTY)) {
+        if (drain_step(&e->ev, e->fd, DRAIN_TO_EMPTY)) {
             finish(i, FINISH_DRAIN_ENDED);
             continue;
         }
@@ -310,10 +314,25 @@ static int ingest(void)
     return taken;
 }
 
+/* The list is in the order of each entry's next look: its deadline as of
+ * the last look. A byte from the peer since then moves its idle bound
+ * later, so a look that finds the bound not reached puts the entry back
+ * where its new deadline goes (once per idle period at most). */
 static void expire(long now)
 {
-    while (reaper.head >= 0 && reaper.entries[reaper.head].deadline_ms <= now)
-        finish(reaper.head, FINISH_AT_DEADLINE);
+    while (reaper.head >= 0 && reaper.entries[reaper.head].deadline_ms <= now) {
+        int i = reaper.head;
+        enum outcome why;
+        long end = drain_deadline(&reaper.entries[i].ev, LONG_MAX, &why);
+        if (end <= now) {
+            drain_done(&reaper.entries[i].ev, why);
+            finish(i, FINISH_DRAIN_ENDED);
+            continue;
+        }
+        list_unlink(i);
+        reaper.entries[i].deadline_ms = end;
+        list_insert(i);
+    }
 }
 
 /* After a wait: the intake, the events, the deadlines. Returns 1 when
@@ -387,6 +406,7 @@ static void *reaper_main(void *arg)
     struct epoll_event events[128];
     struct sched_param batch = {0};
     int busy = 0;
+    long idle_for = 0; /* ms with nothing lingering */
     (void)arg;
     atomic_store(&reaper.tid, (int)sys0(SYS_gettid));
     if (batch_allowed && norst_acting())
@@ -429,9 +449,14 @@ static void *reaper_main(void *arg)
         atomic_store(&reaper.asleep, 0);
         if (n < 0)
             n = 0;
-        if (n == 0 && timeout == IDLE_RETIRE_MS && nothing_lingers() &&
-            threads_alive_except(sys0(SYS_gettid), 0) == 0 && retire())
-            return NULL;
+        if (n == 0 && timeout == IDLE_RETIRE_MS && nothing_lingers()) {
+            idle_for += IDLE_RETIRE_MS;
+            if ((idle_for >= IDLE_END_MS || threads_alive_except(sys0(SYS_gettid), 0) == 0) &&
+                retire())
+                return NULL;
+        } else {
+            idle_for = 0;
+        }
         busy = take_events(events, n);
     }
 }
@@ -501,7 +526,7 @@ fail:
     atomic_store(&reaper.state, reaper.entries ? 0 : 1);
     static _Atomic int warned;
     if (!atomic_exchange(&warned, 1))
-        warn_stderr("libnorst: NORST_ASYNC=1: cannot set up the reaper; closes drain synchronously");
+        warn_stderr("libnorst: cannot set up the reaper; closes linger only within NORST_BLOCK_MS");
 }
 
 void reaper_start_pending(void)
@@ -523,12 +548,18 @@ void reaper_start_pending(void)
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 * 1024);
+    atomic_store(&reaper.tid, 0);
     int started = pthread_create(&reaper.handle, &attr, reaper_main, NULL) == 0;
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    /* Its tid, before anyone counts threads: a range close that starts it
+     * must not take it for one of the application's (others_running). */
+    for (int spins = 0; started && atomic_load(&reaper.tid) == 0 && yield_bounded(&spins);)
+        ;
     atomic_store(&reaper.thread, started ? THREAD_RUNNING : THREAD_FAILED);
     if (!started)
-        warn_stderr("libnorst: NORST_ASYNC=1: cannot start the reaper; closes drain synchronously");
+        warn_stderr("libnorst: cannot start the reaper's thread; closes linger only within "
+                    "NORST_BLOCK_MS");
     else if (atomic_load(&reaper.intake))
         reaper_nudge(NUDGE_OUTSIDE_MOVE);
 }
@@ -608,8 +639,8 @@ static int handoff(struct close_event *ev)
         goto refuse;
     }
     e->fd = (int)dup;
-    e->start_ms = monotonic_ms();
-    e->deadline_ms = e->start_ms + norst_cfg.linger_ms;
+    enum outcome why;
+    e->deadline_ms = drain_deadline(ev, LONG_MAX, &why);
     e->ev = *ev;
     /* The reaper's log line must not open files: named here, now. */
     if (log_enabled() && ev->path != PATH_EXIT)
@@ -653,6 +684,12 @@ int reaper_handoff(struct close_event *ev)
         handed = reaper_active() && handoff(ev);
     }
     atomic_fetch_sub(&handoffs_under_way, 1);
+    /* The first socket that needs the thread starts it, unless this close
+     * may run in a signal handler (pthread_create is not async-signal-
+     * safe): then the next hook that makes an fd does. After the handoff
+     * is done, so that a fork never waits on pthread_create. */
+    if (handed && atomic_load(&reaper.thread) == THREAD_NONE && !handler_may_be_running())
+        reaper_start_pending();
     return handed;
 }
 
@@ -767,14 +804,13 @@ static void reaper_release_fd(int fd)
     reaper_unlock();
 }
 
-/* Exit: let the drains run out their bounds (every deadline is at most
- * NORST_LINGER_MS from now; a little slack lets the reaper reach the last
- * of them), then finish what is left. */
+/* Exit: let the drains run out their bounds, as long as exit may wait,
+ * then finish what is left. */
 static void reaper_at_exit(void)
 {
     if (!reaper_active())
         return;
-    long deadline = monotonic_ms() + norst_cfg.linger_ms + 100;
+    long deadline = monotonic_ms() + block_budget_ms(PATH_EXIT);
     while (atomic_load(&reaper.lingering) > 0 && monotonic_ms() < deadline) {
         if (atomic_load(&reaper.thread) == THREAD_RUNNING) {
             struct timespec ms = {0, 1000000};

@@ -99,19 +99,22 @@ static void slot_set(struct fd_slot *s, uint64_t ino, uint64_t birth, uint32_t f
     atomic_store_explicit(&s->flags, flags, memory_order_relaxed);
 }
 
-void fdtab_created(int fd, int tcp, long birth)
+void fdtab_created(int fd, enum born_as born, long birth)
 {
     struct fd_slot *s = slot_of(fd);
+    uint32_t kind = born == BORN_ACCEPTED ? FD_TCP | FD_ACCEPTED : born == BORN_TCP ? FD_TCP : 0;
     if (s)
-        slot_set(s, inode_of(fd), (uint64_t)birth, FD_TRACKED | FD_KIND_KNOWN | (tcp ? FD_TCP : 0));
+        slot_set(s, inode_of(fd), (uint64_t)birth, FD_TRACKED | FD_KIND_KNOWN | kind);
 }
 
 /* A slot left behind by a close the shim did not see may say TCP for what
- * is now something else: classify only asks in a different order then. */
-int fdtab_hinted_tcp(int fd)
+ * is now something else: classify only asks in a different order then,
+ * and confirms TCP before any decision. */
+enum born_as fdtab_born(int fd)
 {
     struct fd_slot *s = slot_of(fd);
-    return s && (atomic_load_explicit(&s->flags, memory_order_relaxed) & FD_TCP);
+    unsigned flags = s ? atomic_load_explicit(&s->flags, memory_order_relaxed) : 0;
+    return flags & FD_ACCEPTED ? BORN_ACCEPTED : flags & FD_TCP ? BORN_TCP : BORN_UNKNOWN;
 }
 
 int fdtab_listener_is_tcp(int listen_fd)

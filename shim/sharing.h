@@ -3,14 +3,16 @@
 #ifndef NORST_SHARING_H
 #define NORST_SHARING_H
 
+#include "classify.h" /* enum born_as */
+
 /* SHARE_BATCH_PEER: a lower fd of ours, closed in the same batch, holds the
  * same socket and makes its one decision. */
 enum share_verdict { SHARE_SOLE, SHARE_SHARED, SHARE_UNKNOWN, SHARE_BATCH_PEER, SHARE_NOT_ASKED };
 void fdtab_init(void);
 /* tcp: born a TCP socket (a hint for classify's first call, never trusted
  * for a decision). */
-void fdtab_created(int fd, int tcp, long birth);
-int fdtab_hinted_tcp(int fd);
+void fdtab_created(int fd, enum born_as born, long birth);
+enum born_as fdtab_born(int fd);
 /* Is a listening socket TCP (asked once, then remembered in its slot)? */
 int fdtab_listener_is_tcp(int listen_fd);
 void fdtab_duped(int oldfd, int newfd);
@@ -18,7 +20,7 @@ void fdtab_given(int fd);
 /* Returns the fd's flags before forgetting (FD_EPOLL tells an epoll fd). */
 unsigned fdtab_forget(int fd);
 enum { FD_TRACKED = 1, FD_DUPED = 2, FD_GIVEN = 4, FD_REAPER = 8, FD_EPOLL = 16,
-       FD_TCP = 32, FD_KIND_KNOWN = 64 };
+       FD_TCP = 32, FD_KIND_KNOWN = 64, FD_ACCEPTED = 128 };
 int fdtab_set_reaper(int fd, int on);
 int fdtab_is_reaper(int fd);
 int fdtab_lowest_reaper(unsigned first, unsigned last);

@@ -16,7 +16,7 @@ static void silent_peer(int signals)
 {
     struct proc server;
     struct counters before;
-    const char *env[] = {"NORST_LINGER_MS=300", "NORST_LOG=stderr", NULL};
+    const char *env[] = {"NORST_ASYNC=0", "NORST_LINGER_MS=300", "NORST_LOG=stderr", NULL};
 
     case_begin(signals ? "peer never closes, SIGALRM every 1 ms: the drain still lasts its 300 ms"
                        : "peer never closes: close returns after the 300 ms bound");

@@ -32,14 +32,17 @@ static void bad_value_case(const struct bad_value *bv)
 int main(void)
 {
     static const struct bad_value cases[] = {
-        {"NORST_LINGER_MS=abc", "ignoring NORST_LINGER_MS=\"abc\" (expected milliseconds, 0 to 3600000); using the default 2000"},
+        {"NORST_LINGER_MS=abc", "ignoring NORST_LINGER_MS=\"abc\" (expected milliseconds, 0 to 3600000); using the default 30000"},
         {"NORST_LINGER_MS=-5", "ignoring NORST_LINGER_MS=\"-5\""},
         {"NORST_LINGER_MS=99999999999999999999999", "ignoring NORST_LINGER_MS=\"99999999999999999999999\""},
         {"NORST_LINGER_MS=3600001", "ignoring NORST_LINGER_MS=\"3600001\""},
         {"NORST_LINGER_MS=", "ignoring NORST_LINGER_MS=\"\""},
         {"NORST_MODE=bogus", "ignoring NORST_MODE=\"bogus\" (expected drain, always, log or off); using the default drain"},
-        {"NORST_MAX_BYTES=1x", "ignoring NORST_MAX_BYTES=\"1x\" (expected a byte count, 0 for no byte bound); using the default 0 (no byte bound)"},
+        {"NORST_MAX_BYTES=1x", "ignoring NORST_MAX_BYTES=\"1x\" (expected a byte count, 0 for no byte bound); using the default 16777216"},
         {"NORST_MAX_BYTES=18446744073709551616", "ignoring NORST_MAX_BYTES=\"18446744073709551616\""},
+        {"NORST_IDLE_MS=5s", "ignoring NORST_IDLE_MS=\"5s\" (expected milliseconds, 0 to 3600000); using the default 5000"},
+        {"NORST_BLOCK_MS=-1", "ignoring NORST_BLOCK_MS=\"-1\" (expected milliseconds, 0 to 3600000); using the default (0; 2000 with NORST_ASYNC=0)"},
+        {"NORST_ASYNC=yes", "ignoring NORST_ASYNC=\"yes\" (expected 0 or 1); using 1"},
         {"NORST_LOG_FORMAT=xml", "ignoring NORST_LOG_FORMAT=\"xml\" (expected text or json); using text"},
         {"NORST_STATS=yes", "ignoring NORST_STATS=\"yes\" (expected 0 or 1); using 0"},
         {"NORST_LOG=/nonexistent-dir/norst.log", "NORST_LOG=\"/nonexistent-dir/norst.log\": cannot open for appending"},

@@ -91,6 +91,6 @@ static void load(const char *mode)
 int main(void)
 {
     load("NORST_MODE=drain");
-    load("NORST_ASYNC=1");
+    load("NORST_ASYNC=0");
     return harness_done();
 }

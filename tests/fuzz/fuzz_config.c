@@ -2,7 +2,7 @@
  * and the warning line a bad value gets (shim/config_warning.c). Built and
  * run by make check-fuzz; the parser is pure, so nothing else is linked.
  *
- * Input: up to eight fields separated by NUL bytes, one per variable in the
+ * Input: up to ten fields separated by NUL bytes, one per variable in the
  * order of vars[] below. An empty field (or a missing one) leaves the
  * variable unset; otherwise its first byte is dropped (the seed corpus uses
  * '=') and the rest is the value, so "=" sets the variable to "".
@@ -26,10 +26,13 @@
 #include "config_parse.h"
 #include "fmt.h"
 
-enum var { MODE, LINGER_MS, MAX_BYTES, LOG, LOG_FORMAT, STATS, ASYNC, MAX_LINGER, NVARS };
+enum var {
+    MODE, LINGER_MS, MAX_BYTES, LOG, LOG_FORMAT, STATS, ASYNC, MAX_LINGER, IDLE_MS, BLOCK_MS, NVARS
+};
 static const char *const vars[NVARS] = {
     "NORST_MODE",       "NORST_LINGER_MS", "NORST_MAX_BYTES", "NORST_LOG",
     "NORST_LOG_FORMAT", "NORST_STATS",     "NORST_ASYNC",     "NORST_MAX_LINGER",
+    "NORST_IDLE_MS",    "NORST_BLOCK_MS",
 };
 static const char *const modes[] = {"drain", "always", "log", "off"};
 
@@ -79,10 +82,12 @@ static int model_decimal(const char *s, unsigned long long max, unsigned long lo
     return 1;
 }
 
-/* 0 or 1 for a flag; -1 when rejected. Unset and "" mean 0. */
-static int model_flag(const char *s)
+/* 0 or 1 for a flag; -1 when rejected. Unset and "" mean the default. */
+static int model_flag(const char *s, int dflt)
 {
-    if (!s || !*s || strcmp(s, "0") == 0)
+    if (!s || !*s)
+        return dflt;
+    if (strcmp(s, "0") == 0)
         return 0;
     return strcmp(s, "1") == 0 ? 1 : -1;
 }
@@ -108,6 +113,8 @@ static void landed_text(enum var var, const struct norst_config *c, char *out, s
     switch (var) {
     case MODE: snprintf(out, cap, "%s", modes[c->mode]); break;
     case LINGER_MS: snprintf(out, cap, "%ld", c->linger_ms); break;
+    case IDLE_MS: snprintf(out, cap, "%ld", c->idle_ms); break;
+    case BLOCK_MS: snprintf(out, cap, "%ld", c->block_ms); break;
     case MAX_BYTES: snprintf(out, cap, "%llu", c->max_bytes); break;
     case LOG_FORMAT: snprintf(out, cap, "%s", c->log_format == LOG_JSON ? "json" : "text"); break;
     case STATS: snprintf(out, cap, "%d", c->stats); break;
@@ -143,8 +150,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The model, from the documented defaults. */
     int rejected[NVARS] = {0};
     struct norst_config want = {
-        .mode = MODE_DRAIN, .linger_ms = 2000, .max_bytes = 0, .stats = 0, .async = 0,
-        .max_linger = 4096, .log_format = LOG_TEXT, .log_target = NULL,
+        .mode = MODE_DRAIN, .linger_ms = 30000, .idle_ms = 5000, .block_ms = 0,
+        .max_bytes = 16 << 20, .stats = 0, .async = 1, .max_linger = 4096,
+        .log_format = LOG_TEXT, .log_target = NULL,
     };
     unsigned long long v;
 
@@ -161,6 +169,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!rejected[LINGER_MS])
             want.linger_ms = (long)v;
     }
+    int block_taken = 0;
+    if (values[IDLE_MS]) {
+        rejected[IDLE_MS] = !model_decimal(values[IDLE_MS], 3600000, &v);
+        if (!rejected[IDLE_MS])
+            want.idle_ms = (long)v;
+    }
+    if (values[BLOCK_MS]) {
+        rejected[BLOCK_MS] = !model_decimal(values[BLOCK_MS], 3600000, &v);
+        if ((block_taken = !rejected[BLOCK_MS]))
+            want.block_ms = (long)v;
+    }
     if (values[MAX_BYTES]) {
         rejected[MAX_BYTES] = !model_decimal(values[MAX_BYTES], 1ULL << 62, &v);
         if (!rejected[MAX_BYTES])
@@ -171,14 +190,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!rejected[MAX_LINGER])
             want.max_linger = (long)v;
     }
-    want.stats = model_flag(values[STATS]);
+    want.stats = model_flag(values[STATS], 0);
     rejected[STATS] = want.stats < 0;
-    want.async = model_flag(values[ASYNC]);
+    want.async = model_flag(values[ASYNC], 1);
     rejected[ASYNC] = want.async < 0;
     if (want.stats < 0)
         want.stats = 0;
     if (want.async < 0)
-        want.async = 0;
+        want.async = 1;
+    /* Without the thread, close() is the only place to linger. */
+    if (!block_taken && !want.async)
+        want.block_ms = 2000;
     if (values[LOG_FORMAT]) {
         want.log_format = strcmp(values[LOG_FORMAT], "json") == 0 ? LOG_JSON : LOG_TEXT;
         rejected[LOG_FORMAT] = want.log_format != LOG_JSON && strcmp(values[LOG_FORMAT], "text") != 0;
@@ -223,6 +245,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const struct { enum var var; long long got, want; } fields[] = {
         {MODE, got.mode, want.mode},
         {LINGER_MS, got.linger_ms, want.linger_ms},
+        {IDLE_MS, got.idle_ms, want.idle_ms},
+        {BLOCK_MS, got.block_ms, want.block_ms},
         {MAX_BYTES, (long long)got.max_bytes, (long long)want.max_bytes},
         {LOG, (long long)(intptr_t)got.log_target, (long long)(intptr_t)want.log_target},
         {LOG_FORMAT, got.log_format, want.log_format},

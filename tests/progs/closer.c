@@ -23,6 +23,8 @@
  *   syscall_close syscall(SYS_close, connection)
  *   syscall_close_range   syscall(SYS_close_range, connection, ~0U, 0)
  *   itimer        SIGALRM every millisecond from now on (no SA_RESTART)
+ *   sigblock      a SIGUSR1 handler, and SIGUSR1 blocked: what a close inside
+ *                 that handler would see
  *   reuse         open /dev/null; prints "reuse=FD" (the lowest free number)
  *   fdcount       prints "fds=N", the number of entries in /proc/self/fd
  *   fill          write (non-blocking) until the send queue is full
@@ -317,6 +319,13 @@ int main(int argc, char **argv)
             struct itimerval every_ms = {{0, 1000}, {0, 1000}};
             sigaction(SIGALRM, &sa, NULL);
             setitimer(ITIMER_REAL, &every_ms, NULL);
+        } else if (strcmp(step, "sigblock") == 0) {
+            struct sigaction sa = {.sa_handler = on_alarm};
+            sigset_t usr1;
+            sigaction(SIGUSR1, &sa, NULL);
+            sigemptyset(&usr1);
+            sigaddset(&usr1, SIGUSR1);
+            sigprocmask(SIG_BLOCK, &usr1, NULL);
         } else if (strcmp(step, "exit") == 0) {
             return 0;
         } else {

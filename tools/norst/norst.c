@@ -38,11 +38,14 @@ static const char usage_text[] =
     "sends a FIN and drains the socket instead of resetting the connection.\n"
     "\n"
     "  -m, --mode MODE       drain (default), always, log or off  (NORST_MODE)\n"
-    "  -t, --linger-ms MS    drain bound per close, 0 to 3600000  (NORST_LINGER_MS)\n"
-    "      --max-bytes N     discard at most N bytes, 0: no bound (NORST_MAX_BYTES)\n"
+    "  -t, --linger-ms MS    linger at most MS in all (30000)     (NORST_LINGER_MS)\n"
+    "      --idle-ms MS      stop when the peer is silent MS (5000) (NORST_IDLE_MS)\n"
+    "      --block-ms MS     close() itself waits at most MS      (NORST_BLOCK_MS)\n"
+    "      --max-bytes N     once the peer has our FIN, discard\n"
+    "                        at most N bytes (16 MiB), 0: no bound (NORST_MAX_BYTES)\n"
     "  -l, --log TARGET      FILE, stderr or syslog               (NORST_LOG)\n"
     "      --json            log JSON lines               (NORST_LOG_FORMAT=json)\n"
-    "      --async           drain in a background thread (NORST_ASYNC=1)\n"
+    "      --sync            no thread: linger inside close() (NORST_ASYNC=0)\n"
     "      --stats           a summary line at exit       (NORST_STATS=1)\n"
     "  -h, --help            show this help\n"
     "      --version         show the version\n"
@@ -291,17 +294,21 @@ static int run(char **argv, const char *lib)
     return 126;
 }
 
-enum { OPT_MAX_BYTES = 256, OPT_JSON, OPT_ASYNC, OPT_STATS, OPT_VERSION };
+enum { OPT_MAX_BYTES = 256, OPT_IDLE_MS, OPT_BLOCK_MS, OPT_JSON, OPT_ASYNC, OPT_SYNC, OPT_STATS,
+       OPT_VERSION };
 
 int main(int argc, char **argv)
 {
     static const struct option options[] = {
         {"mode", required_argument, NULL, 'm'},
         {"linger-ms", required_argument, NULL, 't'},
+        {"idle-ms", required_argument, NULL, OPT_IDLE_MS},
+        {"block-ms", required_argument, NULL, OPT_BLOCK_MS},
         {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
         {"log", required_argument, NULL, 'l'},
         {"json", no_argument, NULL, OPT_JSON},
-        {"async", no_argument, NULL, OPT_ASYNC},
+        {"async", no_argument, NULL, OPT_ASYNC}, /* the default now; still accepted */
+        {"sync", no_argument, NULL, OPT_SYNC},
         {"stats", no_argument, NULL, OPT_STATS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -323,7 +330,12 @@ int main(int argc, char **argv)
             break;
         case 'l': set[CONFIG_LOG] = checked("--log", CONFIG_LOG, optarg); break;
         case OPT_JSON: set[CONFIG_LOG_FORMAT] = config_vars[CONFIG_LOG_FORMAT].words[LOG_JSON]; break;
+        case OPT_IDLE_MS: set[CONFIG_IDLE_MS] = checked("--idle-ms", CONFIG_IDLE_MS, optarg); break;
+        case OPT_BLOCK_MS:
+            set[CONFIG_BLOCK_MS] = checked("--block-ms", CONFIG_BLOCK_MS, optarg);
+            break;
         case OPT_ASYNC: set[CONFIG_ASYNC] = "1"; break;
+        case OPT_SYNC: set[CONFIG_ASYNC] = "0"; break;
         case OPT_STATS: set[CONFIG_STATS] = "1"; break;
         case 'h':
             fputs(usage_text, stdout);
