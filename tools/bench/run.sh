@@ -303,4 +303,8 @@ done
 commands
 say ""
 say "Raw results: $raw"
+
+# ---- 5, 6. real servers: redis-server, nginx ---------------------------
+sh tools/bench/servers.sh "$B"
+cat "$bin/servers.md" >>"$results"
 exit 0
