@@ -2,11 +2,16 @@
 # that produced them in docs/PERFORMANCE.md). Benchmarks are not tests: they
 # are built and run only here, never by "make" or "make check".
 
-BENCH_PROGS = $(B)/bench/close-cost $(B)/bench/server $(B)/bench/client
+BENCH_PROGS = $(B)/bench/close-cost $(B)/bench/server $(B)/bench/client \
+              $(B)/bench/pingload $(B)/bench/httpload
 
-.PHONY: bench
+.PHONY: bench bench-servers
 bench: $(B)/libnorst.so $(BENCH_PROGS)
 	sh tools/bench/run.sh $(B)
+
+# Only the real servers' sections (redis-server, nginx), about 2.5 minutes.
+bench-servers: $(B)/libnorst.so $(BENCH_PROGS)
+	sh tools/bench/servers.sh $(B)
 
 $(BENCH_PROGS): $(B)/bench/%: tools/bench/%.c $(B)/bench/bench.o | $(B)/bench
 	$(CC) $(PROG_CFLAGS) $(DEPFLAGS_PROG) $(PROG_LDFLAGS) -o $@ $< $(B)/bench/bench.o -pthread

@@ -50,6 +50,15 @@ long proc_status_kb(pid_t pid, const char *field);
 long proc_cpu_ms(pid_t pid);
 long proc_fd_count(pid_t pid, int sockets_only);
 
+/* Starts argv, a server that will listen on 127.0.0.1:port, as a child
+ * (its standard output to /dev/null, its standard error ours), and waits
+ * until the port takes a connection. The child's pid, or -1 if it never did
+ * within timeout_ms (the child is then killed). */
+pid_t server_spawn(char **argv, int port, int timeout_ms);
+/* SIGKILL and reap: the end of every run, so that the end is the same
+ * for every mode (no exit handler of the library runs). */
+void server_kill(pid_t pid);
+
 /* Raises the soft RLIMIT_NOFILE to the hard limit; returns the new soft. */
 long raise_nofile(void);
 

@@ -31,14 +31,8 @@ bin=$B/bench
 for f in "$lib" "$bin/close-cost" "$bin/server" "$bin/client"; do
     [ -e "$f" ] || { echo "bench: $f is missing; run make bench" >&2; exit 2; }
 done
-if unshare -rn true 2>/dev/null; then
-    ns="unshare -rn"
-elif unshare -n true 2>/dev/null; then
-    ns="unshare -n"
-else
-    echo "bench: needs a network namespace (unshare -rn, or unshare -n as root)" >&2
-    exit 2
-fi
+# ns, tmp, say, in_ns, commands, val, calc, verdict, repeat, machine
+. tools/bench/lib.sh
 # Room for the lingering sockets: the reaper keeps its duplicates in the
 # upper half of the fd range, so it holds at most RLIMIT_NOFILE/2 of them.
 # ulimit -n, -H and -S are not POSIX, but every sh this runs under has them.
@@ -51,33 +45,9 @@ raise_nofile() {
 }
 raise_nofile $((2 * linger_n + 1000))
 
-tmp=$(mktemp -d) || exit 2
-trap 'rm -rf "$tmp"' EXIT
 raw=$bin/raw.txt results=$bin/results.md
 : >"$raw"
 : >"$results"
-
-# Output goes to the terminal and to results.md.
-say() { printf '%s\n' "$*" | tee -a "$results"; }
-# A network run: COMMAND... in a fresh namespace with lo up. The command
-# is logged as it would be typed inside such a namespace.
-in_ns() {
-    printf '    %s\n' "$*" >>"$tmp/commands"
-    timeout 300 $ns sh -c 'ip link set lo up && exec "$@"' sh "$@"
-}
-commands() {
-    say ""
-    say "Commands (each run as \`$ns sh -c 'ip link set lo up && exec \"\$@\"' sh COMMAND\`):"
-    say ""
-    awk '!seen[$0]++' "$tmp/commands" | tee -a "$results"
-    : >"$tmp/commands"
-}
-# val KEY LINE: the value of KEY=... in a line of results
-val() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }
-# Arithmetic and formatting on decimals.
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
-# met|not met for a condition on decimals
-verdict() { awk "BEGIN { print (($1) ? \"met\" : \"not met\") }"; }
 
 # The environment of a mode: without the library, with it (synchronous, the
 # default), with NORST_ASYNC=1.
@@ -89,18 +59,6 @@ mode_env() {
     async) echo "env LD_PRELOAD=$lib NORST_ASYNC=1" ;;
     esac
 }
-# repeat N FUNCTION: rounds of runs, the modes alternating within each
-repeat() {
-    r=0
-    while [ "$r" -lt "$1" ]; do
-        r=$((r + 1))
-        "$2"
-    done
-}
-
-machine="Machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1),"
-machine="$machine Linux $(uname -r), $(getconf GNU_LIBC_VERSION 2>/dev/null || echo 'glibc ?')."
-: >"$tmp/commands"
 
 say "# libnorst benchmarks"
 say ""
@@ -345,4 +303,8 @@ done
 commands
 say ""
 say "Raw results: $raw"
+
+# ---- 5, 6. real servers: redis-server, nginx ---------------------------
+sh tools/bench/servers.sh "$B"
+cat "$bin/servers.md" >>"$results"
 exit 0
