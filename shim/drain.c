@@ -130,10 +130,20 @@ long drain_deadline(const struct close_event *ev, long block_deadline_ms, enum o
     return end;
 }
 
+/* What one step may read: a first look runs inside close(), which must
+ * not wait on a peer that streams faster than we discard; a step of the
+ * reaper or of a group must let the other sockets have their turn. What is
+ * left is still readable, and poll or the level-triggered epoll says so. */
+#define FIRST_LOOK_BYTES (256 * 1024)
+#define STEP_BYTES (1024 * 1024)
+
 int drain_step(struct close_event *ev, int fd, enum drain_until until)
 {
     unsigned long long max_bytes = norst_cfg.max_bytes;
+    size_t step_left = until == DRAIN_TO_EMPTY ? FIRST_LOOK_BYTES : STEP_BYTES;
     for (;;) {
+        if (step_left == 0)
+            return 0;
         /* 64 KiB a call: a NULL buffer with MSG_TRUNC discards without
          * copying, but memcheck takes [0, want) as written memory. */
         size_t want = 65536;
@@ -150,6 +160,7 @@ int drain_step(struct close_event *ev, int fd, enum drain_until until)
         if (n > 0) {
             ev->drained += (unsigned long long)n;
             ev->last_heard_ms = monotonic_ms();
+            step_left -= (size_t)n < step_left ? (size_t)n : step_left;
             /* Less than asked: the queue was empty a moment ago. What
              * comes next (bytes, the EOF) makes the socket readable again,
              * and poll or the level-triggered epoll says so: no call just

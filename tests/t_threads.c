@@ -14,7 +14,7 @@ static void clean_closes_no_thread(void)
     const char *env[] = {NULL};
 
     /* Closed once the peer is quiet: a peer that sent a moment ago may have
-     * more on the way, and that close lingers (t_in_flight). */
+     * more on the way, and that close lingers (t_in_flight, t_modes). */
     case_begin("default: a socket made, read and closed cleanly: the process has one thread");
     exchange_run(&x, 1, env, 4, "accept read:10 sleep:100 close threads", 10);
     CHECK(contains(x.server.out, "threads=1"), "%s", x.server.out);
