@@ -49,14 +49,15 @@ raw=$bin/raw.txt results=$bin/results.md
 : >"$raw"
 : >"$results"
 
-# The environment of a mode: without the library, with it (synchronous, the
-# default), with NORST_ASYNC=1.
+# The environment of a mode: without the library, with it without the
+# thread (NORST_ASYNC=0: close() lingers), with it by default (the reaper's
+# thread lingers).
 mode_env() {
     case $1 in
     without) ;;
     whole) echo "env BENCH_UNREAD_EVERY=0" ;;
-    sync) echo "env LD_PRELOAD=$lib" ;;
-    async) echo "env LD_PRELOAD=$lib NORST_ASYNC=1" ;;
+    sync) echo "env LD_PRELOAD=$lib NORST_ASYNC=0" ;;
+    async) echo "env LD_PRELOAD=$lib" ;;
     esac
 }
 
@@ -125,15 +126,15 @@ commands
 # ---- is NORST_ASYNC in this build? -------------------------------------
 # One connection whose peer keeps sending for 300 ms: an asynchronous close
 # returns long before that, a synchronous one waits for the peer's EOF.
-probe=$(in_ns "$bin/client" latency 1 300 -- env LD_PRELOAD="$lib" NORST_ASYNC=1 "$bin/server" latency 2>"$tmp/probe.err")
+probe=$(in_ns "$bin/client" latency 1 300 -- env LD_PRELOAD="$lib" "$bin/server" latency 2>"$tmp/probe.err")
 printf 'probe %s\n' "$probe" >>"$raw"
 probe_ns=$(val close_ns_p50 "$probe")
 if grep -q 'ignoring NORST_ASYNC' "$tmp/probe.err"; then
     async=0 why="the library prints \"ignoring NORST_ASYNC\""
 elif [ -z "$probe_ns" ] || [ "$probe_ns" -ge 100000000 ]; then
-    async=0 why="with NORST_ASYNC=1 a close whose peer sends for 300 ms took ${probe_ns:-?} ns, like a synchronous one"
+    async=0 why="by default a close whose peer sends for 300 ms took ${probe_ns:-?} ns, like a synchronous one"
 else
-    async=1 why="with NORST_ASYNC=1 a close whose peer sends for 300 ms took $probe_ns ns"
+    async=1 why="by default a close whose peer sends for 300 ms took $probe_ns ns"
 fi
 na="not available in this build"
 
@@ -175,7 +176,7 @@ base_rps=$(val rps "$(rps_median without)")
 whole_rps=$(val rps "$(rps_median whole)")
 for mode in without sync async whole; do
     case " $modes whole " in *" $mode "*) ;; *)
-        say "| $mode (NORST_ASYNC=1) | $na | | | | | | | | | async >= 97% of without: $na |"
+        say "| $mode (default, thread) | $na | | | | | | | | | async >= 97% of without: $na |"
         continue ;;
     esac
     l=$(rps_median $mode)
@@ -183,8 +184,8 @@ for mode in without sync async whole; do
     rsts="$(val abort_on_close "$l") + $(val abort_on_data "$l") + $(val out_rsts "$l")"
     case $mode in
     without) label=without; target="RSTs > 0: $(verdict "$rsts > 0")" ;;
-    sync) label="sync (default)"; target="no RST: $(verdict "$rsts == 0")" ;;
-    async) label="async (NORST_ASYNC=1)"
+    sync) label="no thread (NORST_ASYNC=0)"; target="no RST: $(verdict "$rsts == 0")" ;;
+    async) label="default (thread)"
         target=">= 97% of without: $(verdict "$rps >= 0.97 * $base_rps"); no RST: $(verdict "$rsts == 0")" ;;
     whole) label="whole request read, no library"; target="no RST: $(verdict "$rsts == 0")" ;;
     esac
@@ -239,14 +240,14 @@ base_p99=$(val close_ns_p99 "$(grep '^bench=latency run=without ' "$tmp/lat")")
 for mode in without sync async; do
     l=$(grep "^bench=latency run=$mode " "$tmp/lat")
     if [ -z "$l" ]; then
-        say "| async (NORST_ASYNC=1) | $na | | | | | p99 <= 2x without: $na |"
+        say "| default (thread) | $na | | | | | p99 <= 2x without: $na |"
         continue
     fi
     p99=$(val close_ns_p99 "$l")
     case $mode in
     without) label=without target="" ;;
-    sync) label="sync (default)" target="(drains to the peer's EOF)" ;;
-    async) label="async (NORST_ASYNC=1)" target="p99 <= 2x without: $(verdict "$p99 <= 2 * $base_p99")" ;;
+    sync) label="no thread (NORST_ASYNC=0)" target="(drains to the peer's EOF)" ;;
+    async) label="default (thread)" target="p99 <= 2x without: $(verdict "$p99 <= 2 * $base_p99")" ;;
     esac
     say "| $label | $(calc '%.1f' "$(val close_ns_p50 "$l") / 1000") | $(calc '%.1f' "$p99 / 1000") | $(calc '%.1f' "$(val close_ns_max "$l") / 1000") | $(calc '%.1fx' "$p99 / $base_p99") | $(val out_rsts "$l") | $target |"
 done
@@ -267,7 +268,7 @@ for mode in $modes; do
     case $mode in
     without) set -- ;;
     sync) continue ;;
-    async) set -- env LD_PRELOAD="$lib" NORST_ASYNC=1 NORST_MAX_LINGER="$linger_n" NORST_LINGER_MS=20000 ;;
+    async) set -- env LD_PRELOAD="$lib" NORST_MAX_LINGER="$linger_n" NORST_LINGER_MS=20000 NORST_IDLE_MS=20000 ;;
     esac
     line=$(in_ns "$bin/client" linger "$linger_n" -- "$@" "$bin/server" linger)
     [ -n "$line" ] && printf 'bench=linger run=%s %s\n' "$mode" "$line" | tee -a "$raw" >>"$tmp/linger"
@@ -285,7 +286,7 @@ for mode in without async; do
     l=$(grep "^bench=linger run=$mode " "$tmp/linger")
     if [ -z "$l" ]; then
         case $mode/$async in async/0) failed=$na ;; *) failed="the run failed (its messages are above)" ;; esac
-        [ "$mode" = async ] && mode="async (NORST_ASYNC=1)"
+        [ "$mode" = async ] && mode="default (thread)"
         say "| $mode | $failed | | | | | | | | | | no RST: $failed |"
         continue
     fi
@@ -298,7 +299,7 @@ for mode in without async; do
     per_vs="?"
     [ -n "$base" ] && per_vs=$(calc '%.0f' "($(val rss_lingering_kb "$l") - $(val rss_lingering_kb "$base")) * 1024 / ($n > 0 ? $n : 1)")
     zero=$(verdict "$(val abort_on_close "$l") + $(val abort_on_data "$l") + $(val out_rsts "$l") == 0 && $n == $linger_n")
-    say "| async (NORST_ASYNC=1) | $n | $(val rss_base_kb "$l") | $(val rss_lingering_kb "$l") | $(val rss_bytes_per_socket "$l") | $per_vs | $(val idle_1s_cpu_ms "$l") | $(val drain_ms "$l") | $(val drain_cpu_ms "$l") | $(calc '%.1f' "1000 * $(val drain_cpu_ms "$l") / ($n > 0 ? $n : 1)") | $rsts | all $linger_n linger, no RST: $zero |"
+    say "| default (thread) | $n | $(val rss_base_kb "$l") | $(val rss_lingering_kb "$l") | $(val rss_bytes_per_socket "$l") | $per_vs | $(val idle_1s_cpu_ms "$l") | $(val drain_ms "$l") | $(val drain_cpu_ms "$l") | $(calc '%.1f' "1000 * $(val drain_cpu_ms "$l") / ($n > 0 ? $n : 1)") | $rsts | all $linger_n linger, no RST: $zero |"
 done
 commands
 say ""
