@@ -11,6 +11,10 @@ NORST_DEFS = -DNORST_VERSION='"$(VERSION)"' -DNORST_LIBDIR='"$(PREFIX)/lib"'
 
 ALL_EXTRA += $(B)/norst
 
+# The library writes its version into every event (shim/identity.c).
+$(B)/shim/identity.o: CFLAGS += -DNORST_VERSION='"$(VERSION)"'
+$(B)/shim/identity.o: $(B)/norst.defs
+
 # The definitions are compiled in: a stamp that changes only when they do
 # rebuilds norst after "make install PREFIX=..." with another prefix.
 $(B)/norst.defs: norst-defs-check | $(B)

@@ -16,6 +16,7 @@
 #include "event.h"
 #include "event_fields.h"
 #include "fmt.h"
+#include "identity.h"
 #include "internal_fd.h"
 #include "log.h"
 #include "owner.h"
@@ -158,6 +159,7 @@ static const char *const rst_json[] = {
 static void field_value(struct fmtbuf *b, enum event_field f, const struct close_event *ev,
                         enum line_form form)
 {
+    enum identity_form id_form = form == LINE_JSON ? ID_JSON : ID_TEXT;
     switch (f) {
     case EF_TIME: fmt_utc_time(b); break;
     case EF_PID: fmt_ulong(b, (unsigned long long)sys0(SYS_getpid)); break;
@@ -178,6 +180,11 @@ static void field_value(struct fmtbuf *b, enum event_field f, const struct close
         break;
     case EF_SHARED: fmt_str(b, ev->share_reason); break;
     case EF_HOLDER: fmt_long(b, ev->holder_pid); break;
+    case EF_COMM: fmt_identity(b, ID_COMM, id_form); break;
+    case EF_EXE: fmt_identity(b, ID_EXE, id_form); break;
+    case EF_UNIT: fmt_identity(b, ID_UNIT, id_form); break;
+    case EF_UID: fmt_identity(b, ID_UID, id_form); break;
+    case EF_VERSION: fmt_identity(b, ID_VERSION, id_form); break;
     case EF_CALLER:
         if (form == LINE_JSON && ev->caller)
             fmt_callsite_json(b, ev->caller, JSON_CALLER_MAX, ev->site_lookup);

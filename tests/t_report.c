@@ -51,14 +51,15 @@ static void section(const char *out, const char *title, char *rows, size_t cap)
 }
 
 /* Runs echo-server under the shim with a JSON log, and three clients. */
-static void generate_log(const char *log, const char *mode, int family)
+static void generate_log(const char *log, const char *mode, int family, const char *format)
 {
-    char log_env[300], mode_env[32], out[4096];
+    char log_env[300], mode_env[32], format_env[32], out[4096];
     struct proc server;
     const char *host = family == 6 ? "::1" : "127.0.0.1";
     snprintf(log_env, sizeof log_env, "NORST_LOG=%s", log);
     snprintf(mode_env, sizeof mode_env, "NORST_MODE=%s", mode);
-    const char *env[] = {"NORST_LOG_FORMAT=json", log_env, mode_env, NULL};
+    snprintf(format_env, sizeof format_env, "NORST_LOG_FORMAT=%s", format);
+    const char *env[] = {format_env, log_env, mode_env, NULL};
     const char *server_argv[] = {"./echo-server", "-n", "3", family == 6 ? "-6" : "5000",
                                  family == 6 ? "5000" : NULL, NULL};
     const char *client_argv[] = {"./echo-client", host, "5000", "hello-world", NULL};
@@ -78,7 +79,7 @@ static void case_generated(const char *mode, int family)
     snprintf(name, sizeof name, "report of a %s-mode log from echo-server, IPv%d", mode, family);
     case_begin(name);
     snprintf(log, sizeof log, "%s/%s-%d.json", tmpdir, mode, family);
-    generate_log(log, mode, family);
+    generate_log(log, mode, family, "json");
     CHECK(report(&p, log) == 0, "status: %s", p.err);
     CHECK(summary_value(p.out, "events") == 3, "report:\n%s", p.out);
     CHECK(summary_value(p.out, "lines skipped") == 0, "report:\n%s", p.out);
@@ -100,6 +101,42 @@ static void case_generated(const char *mode, int family)
         CHECK(strncmp(rows, "      3  ", 9) == 0, "outcomes:\n%s", rows);
         CHECK(contains(p.out, "\ndrain time, ms: no drains\n"), "report:\n%s", p.out);
     }
+    case_end();
+}
+
+/* The version norst reports, which the library it ships with writes. */
+static void tool_version(char *out, size_t cap)
+{
+    struct proc p;
+    const char *argv[] = {"./norst", "--version", NULL};
+    proc_start(&p, 0, NULL, argv, 0);
+    CHECK(proc_finish(&p, 10000) == 0, "norst --version: %s", p.err);
+    CHECK(sscanf(p.out, "norst %63s", out) == 1 && cap > 63, "norst --version: %s", p.out);
+}
+
+/* Every event names its process: a real server's, in both forms. */
+static void case_identity(void)
+{
+    char log[256], text[8192], version[64] = "", want[256];
+    case_begin("identity in every event: comm, exe, unit, uid, version");
+    tool_version(version, sizeof version);
+    snprintf(log, sizeof log, "%s/identity.json", tmpdir);
+    generate_log(log, "log", 4, "json");
+    read_text_file(log, text, sizeof text);
+    CHECK(count_of(text, "\"comm\":\"echo-server\",\"exe\":\"/") == 3, "log:\n%s", text);
+    CHECK(count_of(text, "/echo-server\",\"unit\":") == 3, "log:\n%s", text);
+    snprintf(want, sizeof want, ",\"uid\":%u,\"version\":\"%s\",\"caller\":", (unsigned)getuid(),
+             version);
+    CHECK(count_of(text, want) == 3, "want %s in:\n%s", want, text);
+    /* A unit is null, a cgroup path or a unit's name: never empty. */
+    CHECK(!contains(text, "\"unit\":\"\""), "log:\n%s", text);
+
+    snprintf(log, sizeof log, "%s/identity.txt", tmpdir);
+    generate_log(log, "log", 4, "text");
+    read_text_file(log, text, sizeof text);
+    CHECK(count_of(text, " comm=echo-server exe=/") == 3, "log:\n%s", text);
+    snprintf(want, sizeof want, " uid=%u v=%s: close() from ", (unsigned)getuid(), version);
+    CHECK(count_of(text, want) == 3, "want %s in:\n%s", want, text);
     case_end();
 }
 
@@ -253,6 +290,7 @@ int main(void)
     case_generated("log", 4);
     case_generated("drain", 4);
     case_generated("drain", 6);
+    case_identity();
     case_hand_written();
     case_empty_and_unreadable();
     char cmd[128];
