@@ -39,6 +39,12 @@ $(B)/norst-shim/%.o: shim/%.c
 $(B)/norst: $(NORST_OBJ)
 	$(CC) $(PROG_CFLAGS) $(PROG_LDFLAGS) -o $@ $(NORST_OBJ)
 
+# norst report --resolve's test needs a program whose code loads at an
+# address other than its file offset: position-dependent (the last of
+# -fPIE/-fno-pie and -pie/-no-pie wins).
+$(B)/tests/progs/frame-nopie: PROG_CFLAGS += -fno-pie
+$(B)/tests/progs/frame-nopie: PROG_LDFLAGS += -no-pie
+
 # t_wrapper's statically linked program. Where the toolchain has no static
 # libc the link fails, nothing is built, and the test says it skips that case.
 $(B)/tests/progs/static-true: tests/progs/static-true.c | $(B)/tests/progs

@@ -87,9 +87,15 @@ static void case_generated(const char *mode, int family)
     CHECK(summary_value(p.out, "resets sent") == (drain ? 0 : 3), "report:\n%s", p.out);
 
     /* One call site (its name depends on the build), three times. */
-    section(p.out, "would-be RSTs by caller", rows, sizeof rows);
+    section(p.out, "would-be RSTs by stack (or caller)", rows, sizeof rows);
     CHECK(strncmp(rows, "      3  ", 9) == 0 && strchr(rows, '\n') == rows + strlen(rows) - 1,
           "callers:\n%s", rows);
+    section(p.out, "would-be RSTs by process (comm exe unit)", rows, sizeof rows);
+    CHECK(strncmp(rows, "      3  echo-server  /", 23) == 0 && contains(rows, "/echo-server  "),
+          "processes:\n%s", rows);
+    section(p.out, "would-be RSTs by service (the side with the lower port)", rows, sizeof rows);
+    CHECK(strcmp(rows, family == 6 ? "      3  [::1]:5000\n" : "      3  127.0.0.1:5000\n") == 0,
+          "services:\n%s", rows);
     section(p.out, "would-be RSTs by peer", rows, sizeof rows);
     snprintf(peer_row, sizeof peer_row, "      3  %s\n", family == 6 ? "::1" : "127.0.0.1");
     CHECK(strcmp(rows, peer_row) == 0, "peers:\n%s", rows);
@@ -201,13 +207,24 @@ static const char hand_report[] =
     "would-be RSTs:   12\n"
     "resets sent:     4 (rst true)\n"
     "resets possible: 1 (rst null: sharing unknown)\n"
+    "first event:     2026-11-21T07:25:04.056Z\n"
+    "last event:      2026-11-21T07:25:04.056Z\n"
+    "per minute:      14.0 events, 12.0 would-be RSTs (mean over 1 minute)\n"
+    "busiest minute:  2026-11-21T07:25 (1 event)\n"
     "\n"
-    "would-be RSTs by caller:\n"
+    "would-be RSTs by stack (or caller):\n"
     "      6  handle_client+0x3f in /usr/sbin/foo\n"
     "      2  (unknown)\n"
     "      2  reap_idle+0x120 in /usr/sbin/foo\n"
     "      1  0x4a10 in /usr/sbin/foo\n"
     "      1  bell?\xc3\xa9+0x1 in /lib/libx.so\n"
+    "\n"
+    "would-be RSTs by process (comm exe unit):\n"
+    "     12  (unknown)\n"
+    "\n"
+    "would-be RSTs by service (the side with the lower port):\n"
+    "     11  (unknown)\n"
+    "      1  10.0.0.9:80\n"
     "\n"
     "would-be RSTs by peer:\n"
     "      3  10.0.0.1\n"
@@ -266,7 +283,10 @@ static void case_empty_and_unreadable(void)
                         "would-be RSTs:   0\n"
                         "resets sent:     0 (rst true)\n"
                         "resets possible: 0 (rst null: sharing unknown)\n"
-                        "\nwould-be RSTs by caller:\n  (none)\n"
+                        "first event:     (no times)\n"
+                        "\nwould-be RSTs by stack (or caller):\n  (none)\n"
+                        "\nwould-be RSTs by process (comm exe unit):\n  (none)\n"
+                        "\nwould-be RSTs by service (the side with the lower port):\n  (none)\n"
                         "\nwould-be RSTs by peer:\n  (none)\n"
                         "\noutcomes:\n  (none)\n"
                         "\ndrain time, ms: no drains\n") == 0,

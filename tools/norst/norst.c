@@ -1,7 +1,7 @@
 /* norst: run a command with libnorst preloaded.
  *
  *   norst [OPTIONS] [--] COMMAND [ARGS...]
- *   norst report [FILE]
+ *   norst report [--top N] [--json] [--resolve] [FILE...]
  *
  * The options become the NORST_* variables the library reads; libnorst.so's
  * absolute path goes in front of LD_PRELOAD; then the command replaces this
@@ -32,7 +32,7 @@
 
 static const char usage_text[] =
     "usage: norst [OPTIONS] [--] COMMAND [ARGS...]\n"
-    "       norst report [FILE]\n"
+    "       norst report [--top N] [--json] [--resolve] [FILE...]\n"
     "\n"
     "Runs COMMAND with libnorst preloaded: closing a TCP socket with unread data\n"
     "sends a FIN and drains the socket instead of resetting the connection.\n"
@@ -50,7 +50,8 @@ static const char usage_text[] =
     "  -h, --help            show this help\n"
     "      --version         show the version\n"
     "\n"
-    "norst report summarises a JSON log (FILE, or standard input).\n"
+    "norst report summarises JSON logs (FILEs, gzip'd ones too, or standard input):\n"
+    "by stack, process, service, peer and minute; norst report --help for more.\n"
     "See norst(1) and libnorst(7).\n";
 
 void *xrealloc(void *ptr, size_t size)
