@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <string.h>
 
+#include "cgroup_unit.h"
 #include "identity.h"
 #include "sys.h"
 
@@ -14,7 +15,7 @@
 
 static char comm[17];   /* TASK_COMM_LEN is 16, its NUL included */
 static char exe[256];   /* longer paths are cut: a name, not a key */
-static char unit[192];  /* "" when the process is in the root cgroup */
+static char unit[192];  /* cgroup_unit's: "" in the root cgroup */
 static unsigned long uid;
 
 /* The file's first cap-1 bytes, NUL-terminated; the length, or 0. */
@@ -31,63 +32,6 @@ static size_t read_small(const char *path, char *buf, size_t cap)
     return (size_t)len;
 }
 
-/* The cgroup path of the line "hierarchy:controllers:path" that names the
- * process's place best: the unified hierarchy's ("0::"), else systemd's
- * own v1 hierarchy's, else the first that is not the root. */
-static const char *cgroup_path(char *text)
-{
-    const char *best = NULL;
-    int best_rank = 0;
-    for (char *line = text; line && *line;) {
-        char *next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        char *path = strchr(line, ':') ? strchr(strchr(line, ':') + 1, ':') : NULL;
-        if (path && strcmp(++path, "/") != 0) {
-            int rank = strncmp(line, "0::", 3) == 0               ? 3
-                       : strstr(line, ":name=systemd:") != NULL ? 2
-                                                                : 1;
-            if (rank > best_rank) {
-                best = path;
-                best_rank = rank;
-            }
-        }
-        line = next;
-    }
-    return best;
-}
-
-static int ends_with(const char *s, size_t len, const char *suffix)
-{
-    size_t n = strlen(suffix);
-    return len >= n && memcmp(s + len - n, suffix, n) == 0;
-}
-
-/* The innermost unit on the path (systemd names a service's or a scope's
- * cgroup after it: /system.slice/redis-server.service), else the path. */
-static void set_unit(const char *path)
-{
-    const char *found = NULL;
-    size_t found_len = 0;
-    for (const char *p = path; *p;) {
-        const char *end = strchr(p, '/');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (ends_with(p, len, ".service") || ends_with(p, len, ".scope")) {
-            found = p;
-            found_len = len;
-        }
-        p += len + (end != NULL);
-    }
-    if (!found) {
-        found = path;
-        found_len = strlen(path);
-    }
-    if (found_len >= sizeof unit)
-        found_len = sizeof unit - 1;
-    memcpy(unit, found, found_len);
-    unit[found_len] = '\0';
-}
-
 void identity_load(void)
 {
     static char cgroups[4096];
@@ -97,11 +41,8 @@ void identity_load(void)
     long len = sys4(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", exe, sizeof exe - 1);
     exe[len > 0 ? len : 0] = '\0';
     uid = (unsigned long)sys0(SYS_getuid);
-    if (read_small("/proc/self/cgroup", cgroups, sizeof cgroups)) {
-        const char *path = cgroup_path(cgroups);
-        if (path)
-            set_unit(path);
-    }
+    if (read_small("/proc/self/cgroup", cgroups, sizeof cgroups))
+        cgroup_unit(cgroups, unit, sizeof unit);
 }
 
 /* A text line's values are separated by spaces: a space in a name (comm

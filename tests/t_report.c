@@ -50,8 +50,14 @@ static void section(const char *out, const char *title, char *rows, size_t cap)
     snprintf(rows, cap, "%.*s", (int)(len < cap ? len : cap - 1), start);
 }
 
-/* Runs echo-server under the shim with a JSON log, and three clients. */
-static void generate_log(const char *log, const char *mode, int family, const char *format)
+/* Where the server runs: in the test's cgroup, or at the root of a cgroup
+ * namespace of its own (where /proc/self/cgroup names no cgroup). */
+enum server_cgroup { CGROUP_INHERITED, CGROUP_NAMESPACE_ROOT };
+#define UNSHARE "/usr/bin/unshare"
+
+/* Runs echo-server under the shim with a log, and three clients. */
+static void generate_log_in(const char *log, const char *mode, int family, const char *format,
+                            enum server_cgroup cgroup)
 {
     char log_env[300], mode_env[32], format_env[32], out[4096];
     struct proc server;
@@ -60,14 +66,19 @@ static void generate_log(const char *log, const char *mode, int family, const ch
     snprintf(mode_env, sizeof mode_env, "NORST_MODE=%s", mode);
     snprintf(format_env, sizeof format_env, "NORST_LOG_FORMAT=%s", format);
     const char *env[] = {format_env, log_env, mode_env, NULL};
-    const char *server_argv[] = {"./echo-server", "-n", "3", family == 6 ? "-6" : "5000",
-                                 family == 6 ? "5000" : NULL, NULL};
+    const char *server_argv[] = {UNSHARE, "-C", "./echo-server", "-n", "3",
+                                 family == 6 ? "-6" : "5000", family == 6 ? "5000" : NULL, NULL};
     const char *client_argv[] = {"./echo-client", host, "5000", "hello-world", NULL};
 
-    proc_start(&server, 1, env, server_argv, 1);
+    proc_start(&server, 1, env, server_argv + (cgroup == CGROUP_INHERITED ? 2 : 0), 1);
     for (int i = 0; i < 3; i++)
         run_client(client_argv, out, sizeof out);
     CHECK(proc_finish(&server, 10000) == 0, "server exit: %s", server.err);
+}
+
+static void generate_log(const char *log, const char *mode, int family, const char *format)
+{
+    generate_log_in(log, mode, family, format, CGROUP_INHERITED);
 }
 
 static void case_generated(const char *mode, int family)
@@ -143,6 +154,20 @@ static void case_identity(void)
     CHECK(count_of(text, " comm=echo-server exe=/") == 3, "log:\n%s", text);
     snprintf(want, sizeof want, " uid=%u v=%s: close() from ", (unsigned)getuid(), version);
     CHECK(count_of(text, want) == 3, "want %s in:\n%s", want, text);
+
+    /* At the root of a cgroup namespace there is no unit: null, "-". */
+    if (system(UNSHARE " -C true 2>/dev/null") != 0) {
+        printf("note: no cgroup namespace here (" UNSHARE " -C): unit null not checked\n");
+    } else {
+        snprintf(log, sizeof log, "%s/root-cgroup.json", tmpdir);
+        generate_log_in(log, "log", 4, "json", CGROUP_NAMESPACE_ROOT);
+        read_text_file(log, text, sizeof text);
+        CHECK(count_of(text, "\"unit\":null,\"uid\":") == 3, "log:\n%s", text);
+        snprintf(log, sizeof log, "%s/root-cgroup.txt", tmpdir);
+        generate_log_in(log, "log", 4, "text", CGROUP_NAMESPACE_ROOT);
+        read_text_file(log, text, sizeof text);
+        CHECK(count_of(text, " unit=- uid=") == 3, "log:\n%s", text);
+    }
     case_end();
 }
 
