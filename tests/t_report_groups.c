@@ -287,6 +287,30 @@ static void case_text_log(void)
     case_end();
 }
 
+/* A stack that is not an array of frames counts as none: the caller, and an
+ * empty string is no name at all; no key left over from the line before. */
+static void case_odd_stacks(void)
+{
+    char log[300];
+    struct proc p;
+    case_begin("report: a stack that is not an array of frames falls back to the caller");
+    snprintf(log, sizeof log, "%s/odd.json", tmpdir);
+    write_file(log,
+               "{\"action\":\"drain\",\"unread\":1,\"caller\":\"a+0x1 in /b\",\"stack\":[]}\n"
+               "{\"action\":\"drain\",\"unread\":1,\"caller\":\"\",\"peer\":\"\"}\n"
+               "{\"action\":\"drain\",\"unread\":1,\"stack\":[{\"sym\":\"x\"},5]}\n"
+               "{\"action\":\"drain\",\"unread\":1,\"caller\":\"c+0x2 in /d\","
+               "\"stack\":{\"sym\":\"x\"}}\n");
+    const char *args[] = {log, NULL};
+    CHECK(report(&p, args) == 0, "status: %s", p.err);
+    CHECK(contains(p.out, "would-be RSTs by stack (or caller):\n"
+                          "      2  (unknown)\n"
+                          "      1  a+0x1 in /b\n"
+                          "      1  c+0x2 in /d\n\n"),
+          "report:\n%s", p.out);
+    case_end();
+}
+
 /* The file offset at which this program's code for addr lies. */
 static int file_offset_of(const void *addr, char *obj, size_t cap, unsigned long *off)
 {
@@ -405,6 +429,7 @@ int main(void)
     case_rotated_set();
     case_json();
     case_text_log();
+    case_odd_stacks();
     case_resolve();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);

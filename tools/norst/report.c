@@ -52,6 +52,13 @@ static void text_put(struct text *t, const char *s, size_t n)
     t->buf[t->len] = '\0';
 }
 
+/* Empty, and a string even before the first put. */
+static void text_clear(struct text *t)
+{
+    t->len = 0;
+    text_put(t, "", 0);
+}
+
 static void text_str(struct text *t, const char *s)
 {
     text_put(t, s, strlen(s));
@@ -72,7 +79,7 @@ static void text_part(struct text *t, const char *s)
 
 static const char *text_of(const struct json_field *f)
 {
-    return f->type == JSON_STRING ? f->str : UNKNOWN;
+    return f->type == JSON_STRING && f->str[0] ? f->str : UNKNOWN;
 }
 
 static int text_is(const struct json_field *f, const char *s)
@@ -117,7 +124,7 @@ static long split_address(const char *addr, struct text *host)
     } else {
         end = colon ? colon : addr + strlen(addr);
     }
-    host->len = 0;
+    text_clear(host);
     text_put(host, start, (size_t)(end - start));
     if (!colon || !colon[1])
         return -1;
@@ -136,7 +143,7 @@ static void add_service(struct table *t, const struct json_field *f, struct text
     struct text host = {NULL, 0, 0};
     const char *local = text_of(&f[EF_LOCAL]), *peer = text_of(&f[EF_PEER]);
     long local_port = split_address(local, &host), peer_port = split_address(peer, &host);
-    key->len = 0;
+    text_clear(key);
     if (f[EF_LOCAL].type != JSON_STRING || local_port < 0) {
         text_str(key, UNKNOWN);
     } else if (peer_port >= 0 && peer_port < local_port) {
@@ -151,7 +158,7 @@ static void add_service(struct table *t, const struct json_field *f, struct text
 
 static void add_process(struct table *t, const struct json_field *f, struct text *key)
 {
-    key->len = 0;
+    text_clear(key);
     if (f[EF_COMM].type != JSON_STRING) {
         text_str(key, UNKNOWN);
     } else {
@@ -200,13 +207,14 @@ static void add_stack(struct table *t, const struct json_field *f, struct stack_
     const struct json_field *stack = captured(f, "stack");
     for (int i = 0; i < FRAME_MEMBERS; i++)
         frame[i].name = frame_member_names[i];
-    k->key.len = k->sample.len = 0;
+    text_clear(&k->key);
+    text_clear(&k->sample);
     if (stack->type == JSON_OTHER &&
         json_each_object(stack->raw, stack->raw_len, frame, FRAME_MEMBERS, add_frame, k) < 0)
-        k->key.len = k->sample.len = 0; /* not an array of frames: as if none */
+        text_clear(&k->key); /* not an array of frames: as if none */
     if (!k->key.len) {
         text_part(&k->key, text_of(&f[EF_CALLER]));
-        k->sample.len = 0;
+        text_clear(&k->sample);
     }
     struct tally *entry = table_add(t, k->key.buf);
     if (entry && !entry->sample && k->sample.len)
