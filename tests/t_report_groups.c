@@ -265,25 +265,33 @@ static void case_json(void)
     case_end();
 }
 
-static void case_text_log(void)
+/* Writes text to the file name in the temporary directory, then reports on
+ * it, with option first unless NULL: the exit status. */
+static int report_on(struct proc *p, const char *name, const char *text, const char *option)
 {
     char log[300];
+    snprintf(log, sizeof log, "%s/%s", tmpdir, name);
+    write_file(log, text);
+    const char *args[] = {option ? option : log, option ? log : NULL, NULL};
+    return report(p, args);
+}
+
+static void case_text_log(void)
+{
+    static const char text_log[] =
+        "libnorst: 2026-11-30T06:00:01.000Z pid=1 fd=4 path=close local=127.0.0.1:5000 "
+        "peer=127.0.0.1:4000 unread=1 action=drain outcome=peer-eof drained=1 ms=0 rst=none "
+        "comm=x exe=/x unit=- uid=0 v=0.2.0: close() from f+0x1 in /x\n"
+        "libnorst: stats pid=1 closes=1 tcp_closes=1\n";
     struct proc p;
     case_begin("report of a text log: a hint, not \"events: 0\"");
-    snprintf(log, sizeof log, "%s/text.log", tmpdir);
-    write_file(log, "libnorst: 2026-11-30T06:00:01.000Z pid=1 fd=4 path=close "
-                    "local=127.0.0.1:5000 peer=127.0.0.1:4000 unread=1 action=drain "
-                    "outcome=peer-eof drained=1 ms=0 rst=none comm=x exe=/x unit=- uid=0 "
-                    "v=0.2.0: close() from f+0x1 in /x\n"
-                    "libnorst: stats pid=1 closes=1 tcp_closes=1\n");
-    const char *args[] = {log, NULL};
-    CHECK(report(&p, args) == 1, "status: %s", p.out);
+    CHECK(report_on(&p, "text.log", text_log, NULL) == 1, "status: %s", p.out);
     CHECK(p.out[0] == '\0', "stdout: %s", p.out);
     CHECK(contains(p.err, "2 lines of the text log") && contains(p.err, "NORST_LOG_FORMAT=json") &&
               contains(p.err, "norst --json"),
           "stderr: %s", p.err);
-    const char *json_args[] = {"--json", log, NULL};
-    CHECK(report(&p, json_args) == 1 && p.out[0] == '\0', "--json: status, stdout: %s", p.out);
+    CHECK(report_on(&p, "text.log", text_log, "--json") == 1 && p.out[0] == '\0',
+          "--json: status, stdout: %s", p.out);
     case_end();
 }
 
@@ -291,18 +299,14 @@ static void case_text_log(void)
  * empty string is no name at all; no key left over from the line before. */
 static void case_odd_stacks(void)
 {
-    char log[300];
     struct proc p;
     case_begin("report: a stack that is not an array of frames falls back to the caller");
-    snprintf(log, sizeof log, "%s/odd.json", tmpdir);
-    write_file(log,
-               "{\"action\":\"drain\",\"unread\":1,\"caller\":\"a+0x1 in /b\",\"stack\":[]}\n"
-               "{\"action\":\"drain\",\"unread\":1,\"caller\":\"\",\"peer\":\"\"}\n"
-               "{\"action\":\"drain\",\"unread\":1,\"stack\":[{\"sym\":\"x\"},5]}\n"
-               "{\"action\":\"drain\",\"unread\":1,\"caller\":\"c+0x2 in /d\","
-               "\"stack\":{\"sym\":\"x\"}}\n");
-    const char *args[] = {log, NULL};
-    CHECK(report(&p, args) == 0, "status: %s", p.err);
+    static const char odd_log[] =
+        "{\"action\":\"drain\",\"unread\":1,\"caller\":\"a+0x1 in /b\",\"stack\":[]}\n"
+        "{\"action\":\"drain\",\"unread\":1,\"caller\":\"\",\"peer\":\"\"}\n"
+        "{\"action\":\"drain\",\"unread\":1,\"stack\":[{\"sym\":\"x\"},5]}\n"
+        "{\"action\":\"drain\",\"unread\":1,\"caller\":\"c+0x2 in /d\",\"stack\":{\"sym\":\"x\"}}\n";
+    CHECK(report_on(&p, "odd.json", odd_log, NULL) == 0, "status: %s", p.err);
     CHECK(contains(p.out, "would-be RSTs by stack (or caller):\n"
                           "      2  (unknown)\n"
                           "      1  a+0x1 in /b\n"
