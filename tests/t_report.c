@@ -131,6 +131,27 @@ static void tool_version(char *out, size_t cap)
     CHECK(sscanf(p.out, "norst %63s", out) == 1 && cap > 63, "norst --version: %s", p.out);
 }
 
+/* A program named with a space: a text line's values hold none. */
+static void check_spaced_name(void)
+{
+    char link[300], target[4096], log[300], log_env[320], text[8192], out[4200];
+    struct proc server;
+    snprintf(link, sizeof link, "%s/echo server", tmpdir);
+    CHECK(realpath("./echo-server", target) && symlink(target, link) == 0, "symlink %s", link);
+    snprintf(log, sizeof log, "%s/spaced.txt", tmpdir);
+    snprintf(log_env, sizeof log_env, "NORST_LOG=%s", log);
+    const char *env[] = {log_env, "NORST_MODE=log", NULL};
+    const char *server_argv[] = {link, "-n", "1", "5000", NULL};
+    const char *client_argv[] = {"./echo-client", "127.0.0.1", "5000", "hello-world", NULL};
+    proc_start(&server, 1, env, server_argv, 1);
+    run_client(client_argv, out, sizeof out);
+    CHECK(proc_finish(&server, 10000) == 0, "server exit: %s", server.err);
+    read_text_file(log, text, sizeof text);
+    /* comm is the name it was started by; exe the file, the link resolved */
+    snprintf(out, sizeof out, " comm=echo\\u0020server exe=%s unit=", target);
+    CHECK(contains(text, out), "want %s in:\n%s", out, text);
+}
+
 /* Every event names its process: a real server's, in both forms. */
 static void case_identity(void)
 {
@@ -168,6 +189,7 @@ static void case_identity(void)
         read_text_file(log, text, sizeof text);
         CHECK(count_of(text, " unit=- uid=") == 3, "log:\n%s", text);
     }
+    check_spaced_name();
     case_end();
 }
 
