@@ -22,18 +22,6 @@ struct sbuf {
     size_t len, cap;
 };
 
-static void sbuf_put(struct sbuf *s, char c)
-{
-    if (!s)
-        return;
-    if (s->len + 2 > s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 64;
-        s->buf = xrealloc(s->buf, s->cap);
-    }
-    s->buf[s->len++] = c;
-    s->buf[s->len] = '\0';
-}
-
 static void sbuf_append(struct sbuf *s, const char *bytes, size_t n)
 {
     if (!s || !n)
@@ -45,6 +33,11 @@ static void sbuf_append(struct sbuf *s, const char *bytes, size_t n)
     memcpy(s->buf + s->len, bytes, n);
     s->len += n;
     s->buf[s->len] = '\0';
+}
+
+static void sbuf_put(struct sbuf *s, char c)
+{
+    sbuf_append(s, &c, 1);
 }
 
 static void skip_ws(struct cursor *c)
