@@ -106,7 +106,7 @@ static const char *debug_file(const char *build_id, const char *obj, char *file,
                     : "the object is not on this machine";
 }
 
-char *resolve_frame(const char *frame_line, const char **why)
+static char *resolve_uncached(const char *frame_line, const char **why)
 {
     char build_id[2 * ELF_BUILD_ID_MAX + 2], off[32], file[4096];
     int obj_at = 0;
@@ -132,5 +132,26 @@ char *resolve_frame(const char *frame_line, const char **why)
     char *name = run_addr2line(file, vaddr ? vaddr - 1 : 0);
     if (!name)
         *why = "addr2line found no name";
+    return name;
+}
+
+/* A frame is named once: stacks share frames, and text and JSON ask again.
+ * The cache holds the name, or the reason after a NOT_NAMED byte. */
+#define NOT_NAMED '\001'
+
+char *resolve_frame(const char *frame_line, const char **why)
+{
+    static struct table cache = {.max = 100000};
+    struct tally *known = table_add(&cache, frame_line);
+    if (known && known->count > 1 && known->sample) {
+        *why = known->sample[0] == NOT_NAMED ? known->sample + 1 : NULL;
+        return *why ? NULL : xstrdup(known->sample);
+    }
+    char *name = resolve_uncached(frame_line, why);
+    if (known && !known->sample) {
+        char reason[256];
+        snprintf(reason, sizeof reason, "%c%s", NOT_NAMED, *why ? *why : "");
+        known->sample = xstrdup(name ? name : reason);
+    }
     return name;
 }
