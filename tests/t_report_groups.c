@@ -421,6 +421,14 @@ static void __attribute__((noinline)) case_resolve(void)
     CHECK(contains(p.out, "\"resolved\":[\"case_resolve at ") &&
               contains(p.out, "\",\"frame_target at ") && contains(p.out, ",null,"),
           "json:\n%s", p.out);
+
+    /* Without addr2line on the PATH, each frame says so. */
+    const char *no_path[] = {"PATH=/nonexistent", NULL};
+    const char *argv[] = {"./norst", "report", "--resolve", log, NULL};
+    proc_start(&p, 0, no_path, argv, 0);
+    CHECK(proc_finish(&p, 30000) == 0, "status: %s", p.err);
+    CHECK(count_of(p.out, "= ? (addr2line not found: install binutils)\n") == 4,
+          "report:\n%s", p.out);
     case_end();
 }
 
