@@ -344,9 +344,11 @@ static int parse_options(int argc, char **argv, struct report_options *opt)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    static char name[] = "norst report"; /* for getopt's messages */
     char *end;
     int c;
     *opt = (struct report_options){10, REPORT_TEXT, 0};
+    argv[0] = name;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+n:h", longopts, NULL)) != -1) {
         switch (c) {
@@ -386,7 +388,7 @@ int report_main(int argc, char **argv)
     int first = parse_options(argc, argv, &opt), status = 0;
 
     if (first <= 0) {
-        fputs(first < 0 ? usage : "", stderr);
+        fputs(first < 0 ? "Try 'norst report --help'.\n" : "", stderr);
         return first < 0 ? 2 : 0;
     }
     char **files = first < argc ? argv + first : stdin_only;
