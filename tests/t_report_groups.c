@@ -315,6 +315,25 @@ static void case_odd_stacks(void)
     case_end();
 }
 
+/* A table keeps a bounded number of distinct keys (outcomes: 100) and
+ * counts the rest together. */
+static void case_bounded_table(void)
+{
+    static char log[105 * 64];
+    size_t len = 0;
+    struct proc p;
+    case_begin("report: past its bound of distinct keys a table counts the rest as others");
+    for (int i = 0; i < 105; i++)
+        len += (size_t)snprintf(log + len, sizeof log - len,
+                                "{\"action\":\"drain\",\"outcome\":\"o%03d\"}\n", i);
+    CHECK(report_on(&p, "many.json", log, NULL) == 0, "status: %s", p.err);
+    CHECK(contains(p.out, "\noutcomes:\n      1  o000\n") &&
+              contains(p.out, "      1  o009\n    ...  90 more (--top 0 shows all)\n"
+                              "      5  (others: more than 100 distinct)\n"),
+          "report:\n%s", p.out);
+    case_end();
+}
+
 /* The file offset at which this program's code for addr lies. */
 static int file_offset_of(const void *addr, char *obj, size_t cap, unsigned long *off)
 {
@@ -442,6 +461,7 @@ int main(void)
     case_json();
     case_text_log();
     case_odd_stacks();
+    case_bounded_table();
     case_resolve();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
