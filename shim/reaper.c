@@ -520,7 +520,7 @@ static void setup_parts(void)
     return;
 fail:
     /* Most likely the fd limit: a later handoff tries again, and closes
-     * drain synchronously meanwhile. */
+     * linger only within NORST_BLOCK_MS meanwhile. */
     close_internal(&reaper.epfd);
     close_internal(&reaper.wakefd);
     atomic_store(&reaper.state, reaper.entries ? 0 : 1);
@@ -658,14 +658,14 @@ static int handoff(struct close_event *ev)
     return 1;
 refuse:
     atomic_fetch_sub(&reaper.lingering, 1);
-    return 0; /* the caller drains synchronously; our FIN may be out already */
+    return 0; /* the caller lingers within its budget; our FIN may be out already */
 }
 
 /* A fork between the duplicate and its mark in the fd table would give the
  * child an unmarked copy of the socket, which reaper_after_fork_child could
  * not close: the child would hold the socket, and reset it at its exit. So
  * fork waits for handoffs under way, and handoffs that begin while a fork
- * is being prepared drain synchronously (Dekker-style, seq_cst). */
+ * is being prepared stay with the caller (Dekker-style, seq_cst). */
 static _Atomic int handoffs_under_way;
 static _Atomic int forking; /* forks being prepared, in any thread */
 
