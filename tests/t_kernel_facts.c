@@ -228,6 +228,47 @@ static void reset_uploader(int listener)
     case_end();
 }
 
+/* How long after shutdown(SHUT_WR) our socket reaches FIN_WAIT2 on
+ * loopback, after `reply` bytes (0: a bare FIN). */
+static long fin_wait2_ms(int listener, size_t reply)
+{
+    int c = peer_connect(4, PORT), s = accept(listener, NULL, NULL);
+    if (reply)
+        peer_send_pattern(s, reply);
+    shutdown(s, SHUT_WR);
+    long ms = wait_state(s, STATE_FIN_WAIT2, 2000);
+    close(s);
+    close(c);
+    return ms;
+}
+
+static int by_value(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+/* The peer's kernel acknowledges a FIN with its delayed-ACK timer
+ * (tcp_fin() enters pingpong mode), which runs icsk_ack.ato: TCP_ATO_MIN
+ * (40 ms) once data has arrived, 0 (the next jiffy) before. A drain that
+ * waits for FIN_WAIT2 after a reply waits those 40 ms even on loopback. */
+static void fin_ack_delay(int listener)
+{
+    long bare[3], after_reply[3];
+    case_begin("loopback: FIN_WAIT2 comes ~40 ms after a reply and FIN, within a jiffy or two after a bare FIN");
+    for (int round = 0; round < 3; round++) {
+        bare[round] = fin_wait2_ms(listener, 0);
+        after_reply[round] = fin_wait2_ms(listener, 100);
+    }
+    qsort(bare, 3, sizeof(long), by_value);
+    qsort(after_reply, 3, sizeof(long), by_value);
+    printf("    shutdown to FIN_WAIT2: bare FIN %ld ms (%ld..%ld), after 100 bytes %ld ms (%ld..%ld)\n",
+           bare[1], bare[0], bare[2], after_reply[1], after_reply[0], after_reply[2]);
+    CHECK(bare[1] >= 0 && bare[1] < 30, "bare FIN: %ld ms", bare[1]);
+    CHECK(after_reply[1] >= 35 && after_reply[1] < 200, "after a reply: %ld ms", after_reply[1]);
+    case_end();
+}
+
 /* ---- fact 2: what TCP_INFO tells at the instant of a close ---- */
 
 /* (a) A keep-alive peer: a request, our reply, then 1 s of silence. */
@@ -396,6 +437,7 @@ int main(void)
     reset_case(listener, WAN, RESET_UNREAD, BEFORE_DATA_ACKED);
     reset_case(listener, WAN, RESET_LINGER0, BEFORE_DATA_ACKED);
     reset_uploader(listener);
+    fin_ack_delay(listener);
     for (enum path p = LOOPBACK; p <= WAN; p++) {
         idle_peer(listener, p);
         fresh_sender(listener, p);
