@@ -8,11 +8,13 @@
  * usage: wanlink [options] -- COMMAND [ARG...]
  *   --rtt MS        round-trip delay, half each way (default 0)
  *   --rate KBIT     bottleneck rate per direction in kbit/s (default: none)
- *   --queue PKTS    packets the bottleneck may hold waiting (default: one
- *                   bandwidth-delay product of 1500-byte packets, at least 10)
+ *   --queue PKTS    packets the bottleneck may hold waiting, with --rate
+ *                   (default: one bandwidth-delay product of 1500-byte
+ *                   packets, at least 10)
  *   --loss PERCENT  drop each packet with this probability (default 0)
  *   --seed N        seed of the loss pattern (default 1)
- *   --addr A.B.C.D  A's address, B gets the next one (default 10.77.0.1, a /30)
+ *   --addr A.B.C.D  A's address, the first host of a /30; B gets the next one
+ *                   (default 10.77.0.1)
  *   -v              print per-direction counts on stderr at the end
  *
  * The rate limit is a serializer, i.e. a token bucket one packet deep:
@@ -43,7 +45,7 @@
 #include <unistd.h>
 
 #define SLOT_BYTES 2048 /* tun without offloads hands over at most the MTU */
-#define RING_SLOTS 8192 /* packets in flight per direction: 12 MB at 1500 B */
+#define RING_SLOTS 8192 /* packets in flight per direction; more are dropped */
 #define FULL_PACKET 1500
 
 struct packet {
