@@ -8,7 +8,8 @@
  *  2. What TCP_INFO tells at the instant of a close on the receiving side:
  *     tcpi_last_data_recv counts from the last data segment, or from the
  *     handshake when none came yet, in jiffies; it is below one RTO while
- *     the peer is sending and above it once the peer is idle. */
+ *     the peer is sending on a clean path (a lossy one stretches silences
+ *     past it: printed) and above it once the peer is idle. */
 #include <errno.h>
 #include <linux/tcp.h>
 #include <signal.h>
