@@ -9,13 +9,14 @@ struct norst_config norst_cfg;
 
 static const char *const mode_words[] = {
     [MODE_DRAIN] = "drain", [MODE_ALWAYS] = "always", [MODE_LOG] = "log", [MODE_OFF] = "off",
+    [MODE_UNREAD] = "unread",
     NULL,
 };
 static const char *const format_words[] = {[LOG_TEXT] = "text", [LOG_JSON] = "json", NULL};
 
 const struct config_var config_vars[CONFIG_COUNT] = {
     [CONFIG_MODE] = {"NORST_MODE", CONFIG_WORD, 0, 0, MODE_DRAIN, mode_words,
-                     "drain, always, log or off", "the default drain"},
+                     "drain, unread, always, log or off", "the default drain"},
     [CONFIG_LINGER_MS] = {"NORST_LINGER_MS", CONFIG_NUMBER, 0, 3600000 /* an hour; more is a typo */,
                           30000, NULL, "milliseconds, 0 to 3600000", "the default 30000"},
     /* nginx's lingering_timeout and lingering_time are 5 s and 30 s;

@@ -6,7 +6,10 @@
 #ifndef NORST_CONFIG_PARSE_H
 #define NORST_CONFIG_PARSE_H
 
-enum norst_mode { MODE_DRAIN, MODE_ALWAYS, MODE_LOG, MODE_OFF };
+/* drain: linger on unread data and on data still on its way (accepted
+ * sockets); unread: on unread data only (no TCP_INFO on clean closes, no
+ * linger after an ordinary reply: the cheapest mode that still acts). */
+enum norst_mode { MODE_DRAIN, MODE_ALWAYS, MODE_LOG, MODE_OFF, MODE_UNREAD };
 enum log_format { LOG_TEXT, LOG_JSON };
 
 struct norst_config {

@@ -305,8 +305,8 @@ static int ingest(void)
             finish(i, FINISH_DRAIN_ENDED);
             continue;
         }
-        drain_prepare_read(e->fd);
-        /* Not watched, the socket still has the deadline bound; only the
+        /* drain_start, before every handoff, set the socket up for reading.
+         * Not watched, the socket still has the deadline bound; only the
          * EOF would be noticed late. Level-triggered: what arrived since
          * the drain is reported at once. */
         sys4(SYS_epoll_ctl, EPFD, EPOLL_CTL_ADD, e->fd, &pev);

@@ -37,7 +37,7 @@ int main(void)
         {"NORST_LINGER_MS=99999999999999999999999", "ignoring NORST_LINGER_MS=\"99999999999999999999999\""},
         {"NORST_LINGER_MS=3600001", "ignoring NORST_LINGER_MS=\"3600001\""},
         {"NORST_LINGER_MS=", "ignoring NORST_LINGER_MS=\"\""},
-        {"NORST_MODE=bogus", "ignoring NORST_MODE=\"bogus\" (expected drain, always, log or off); using the default drain"},
+        {"NORST_MODE=bogus", "ignoring NORST_MODE=\"bogus\" (expected drain, unread, always, log or off); using the default drain"},
         {"NORST_MAX_BYTES=1x", "ignoring NORST_MAX_BYTES=\"1x\" (expected a byte count, 0 for no byte bound); using the default 16777216"},
         {"NORST_MAX_BYTES=18446744073709551616", "ignoring NORST_MAX_BYTES=\"18446744073709551616\""},
         {"NORST_IDLE_MS=5s", "ignoring NORST_IDLE_MS=\"5s\" (expected milliseconds, 0 to 3600000); using the default 5000"},

@@ -34,7 +34,7 @@ static const char *const vars[NVARS] = {
     "NORST_LOG_FORMAT", "NORST_STATS",     "NORST_ASYNC",     "NORST_MAX_LINGER",
     "NORST_IDLE_MS",    "NORST_BLOCK_MS",
 };
-static const char *const modes[] = {"drain", "always", "log", "off"};
+static const char *const modes[] = {"drain", "always", "log", "off", "unread"};
 
 /* The parser's index of each variable here, found by name. */
 static int config_id_of[NVARS];
@@ -158,7 +158,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (values[MODE]) {
         rejected[MODE] = 1;
-        for (int m = 0; m < 4; m++)
+        for (int m = 0; m < 5; m++)
             if (strcmp(values[MODE], modes[m]) == 0) {
                 want.mode = (enum norst_mode)m;
                 rejected[MODE] = 0;
