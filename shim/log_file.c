@@ -6,9 +6,9 @@
  * to a number the application may have reused, and the fd table of hidden
  * fds (internal_fd.c) needs no update.
  *
- * Every event, not once a second: the two system calls cost about a
- * microsecond (docs/PERFORMANCE.md), an event's line and write more, and a
- * clock would cost a call too. The path is made absolute at load, so a
+ * Every line, not once a second: the two system calls cost about a
+ * microsecond (docs/PERFORMANCE.md), against a drain of milliseconds behind
+ * each event; and no line lands in the old file once the new one exists. The path is made absolute at load, so a
  * daemon's later chdir() does not move it; after a chroot() or a drop of
  * privileges the path may no longer resolve or open: the old file is kept,
  * and a failed open is said once and not retried for that same new file.
