@@ -160,13 +160,22 @@ static void line_head(struct fmtbuf *b, enum log_format format)
 
 /* journald's native protocol (systemd's "Native Journal Protocol"): one
  * datagram of KEY=value lines. A value holds no newline here (those would
- * need the binary form): one that slipped in becomes a space. */
+ * need the binary form): one that slipped in becomes a space. The buffer's
+ * capacity leaves a byte for journal_send. */
 static void journal_value_end(struct fmtbuf *b, size_t from)
 {
     for (size_t i = from; i < b->len; i++)
         if (b->buf[i] == '\n')
             b->buf[i] = ' ';
     fmt_str(b, "\n");
+}
+
+/* A full buffer cut the last value short: it still ends its line. */
+static void journal_send(struct fmtbuf *b)
+{
+    if (b->len && b->buf[b->len - 1] != '\n')
+        b->buf[b->len++] = '\n';
+    log_write(b->buf, b->len);
 }
 
 /* The fields every entry has, up to "MESSAGE=" for the caller's value. */
@@ -198,10 +207,12 @@ void log_text(const char *text)
         line_head(&b, LOG_JSON); /* the text brings its own form */
     size_t from = b.len;
     fmt_str(&b, text);
-    if (sink == LOG_JOURNAL)
+    if (sink == LOG_JOURNAL) {
         journal_value_end(&b, from);
-    else
-        buf[b.len++] = '\n';
+        journal_send(&b);
+        return;
+    }
+    buf[b.len++] = '\n';
     log_write(buf, b.len);
 }
 
@@ -319,9 +330,7 @@ __attribute__((noinline)) static void journal_event(const struct close_event *ev
         field_value(&b, f, ev, LINE_TEXT);
         journal_value_end(&b, value_from);
     }
-    if (b.len && buf[b.len - 1] != '\n')
-        buf[b.len++] = '\n'; /* cut short: the last value ends anyway */
-    log_write(buf, b.len);
+    journal_send(&b);
 }
 
 void log_event(const struct close_event *ev)

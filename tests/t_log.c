@@ -3,7 +3,8 @@
  * and outcome; NORST_LOG_FORMAT=json writes one object per line. A planted
  * symlink is refused, not followed, and the refusal is said in words. A log
  * rotated away (logrotate's create mode: rename, then a new file at the
- * path) is followed: the next events land in the new file. */
+ * path) is followed: the next events land in the new file; a new file that
+ * cannot be opened is said once, and the old one goes on. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,7 @@ static void rotation_case(const char *path)
 {
     char setting[96], first[80], second[80];
     const char *env[] = {setting, NULL};
-    const char *server_argv[] = {"./echo-server", "-n", "3", "5000", NULL};
+    const char *server_argv[] = {"./echo-server", "-n", "4", "5000", NULL};
     struct proc server;
 
     snprintf(setting, sizeof setting, "NORST_LOG=%s", path);
@@ -66,8 +67,20 @@ static void rotation_case(const char *path)
     one_event(second, 2);
     CHECK(lines_in_file(second) == 2, "%d lines in the moved file", lines_in_file(second));
     CHECK(access(path, F_OK) != 0, "the library created a file at the path");
+
+    /* a new file it must not open (a symlink): said once, in words, and
+     * the old file goes on */
+    CHECK(symlink(first, path) == 0, "symlink");
+    one_event(second, 3);
+    CHECK(lines_in_file(second) == 3, "%d lines in the moved file", lines_in_file(second));
+    CHECK(lines_in_file(first) == 1, "%d lines through the symlink", lines_in_file(first));
     CHECK(proc_finish(&server, 5000) == 0, "server: %s", server.err);
-    CHECK(server.err[0] == '\0', "stderr: %s", server.err);
+    CHECK(contains(server.err, "libnorst: NORST_LOG=\"") &&
+              contains(server.err, "\" names a new file that cannot be opened (Too many levels "
+                                   "of symbolic links); still writing to the old one\n"),
+          "stderr: %s", server.err);
+    CHECK(count_of(server.err, "\n") == 1, "stderr: %s", server.err);
+    unlink(path);
     unlink(first);
     unlink(second);
     case_end();
