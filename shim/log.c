@@ -5,6 +5,7 @@
  * The sink fd is the shim's own: it is opened once at load (so a daemon that
  * later drops privileges or chroots keeps logging), moved to a high number,
  * and hidden from the application by internal_fd.c. */
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -119,6 +120,24 @@ void log_open(const struct norst_config *cfg)
     log_slot = internal_fd_adopt((int)fd);
 }
 
+/* syslog or journald restarted: its socket is a new one, and ours, still
+ * connected to the old, is refused (unix_dgram_sendmsg: ECONNREFUSED, then
+ * ENOTCONN). Connect anew, onto the same number (as log_file.c does, so a
+ * concurrent sender never uses a number the application may reuse), and
+ * send once more. */
+static void send_datagram(int fd, const char *buf, size_t len)
+{
+    long sent = sys3(SYS_sendto, fd, buf, len);
+    if (sent != -ECONNREFUSED && sent != -ENOTCONN)
+        return;
+    long fresh = open_local_socket(sink == LOG_JOURNAL ? JOURNAL_SOCKET : SYSLOG_SOCKET);
+    if (fresh < 0)
+        return;
+    sys3(SYS_dup3, fresh, fd, O_CLOEXEC);
+    sys1(SYS_close, fresh);
+    sys3(SYS_sendto, fd, buf, len);
+}
+
 static void log_write(const char *buf, size_t len)
 {
     /* A vfork child's number of the log may already be its stdout. */
@@ -135,10 +154,12 @@ static void log_write(const char *buf, size_t len)
         if (!yield_bounded(&spins))
             return; /* a signal handler interrupted the move: drop the line */
     int fd = internal_fd_get(log_slot);
-    if (fd >= 0 && sink == LOG_FILE)
+    if (fd >= 0 && sink == LOG_FILE) {
         log_file_follow(fd);
-    if (fd >= 0)
-        sys3(sink == LOG_FILE ? SYS_write : SYS_sendto, fd, buf, len);
+        sys3(SYS_write, fd, buf, len);
+    } else if (fd >= 0) {
+        send_datagram(fd, buf, len);
+    }
     internal_fd_leave();
 }
 

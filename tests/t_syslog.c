@@ -3,7 +3,8 @@
  * rsyslog's programname is libnorst and a JSON event is the whole MSG; the
  * priority is daemon.notice unless NORST_SYSLOG_PRIORITY says otherwise.
  * NORST_LOG=journal: one datagram per event to journald's native socket,
- * KEY=value lines with the event's fields as NORST_<NAME>.
+ * KEY=value lines with the event's fields as NORST_<NAME>; after journald
+ * restarts (a new socket at the path), the next event reaches it.
  *
  * The test listens on its own sockets in a private mount namespace: a tmpfs
  * over /dev (with /dev/null, /dev/urandom and /dev/zero bound back in) for
@@ -15,6 +16,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
 #include "harness.h"
@@ -126,6 +128,38 @@ static void journal_case(int journal)
     case_end();
 }
 
+/* journald restarted between two events: its socket is a new one at the
+ * same path; the second event reaches it. */
+static void journal_restart_case(int *journal)
+{
+    char msg[4096], out[1024];
+    const char *env[] = {"NORST_LOG=journal", NULL};
+    const char *server_argv[] = {"./echo-server", "-n", "2", "5000", NULL};
+    const char *client[] = {"./echo-client", "127.0.0.1", "5000", "hello-world", NULL};
+    struct proc server;
+
+    case_begin("NORST_LOG=journal: journald restarted, the next event reaches the new socket");
+    proc_start(&server, 1, env, server_argv, 1);
+    run_client(client, out, sizeof out);
+    for (int waited = 0; waited < 3000; waited += 20) {
+        struct timeval tv = {0, 20000};
+        setsockopt(*journal, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        if (recv(*journal, msg, sizeof msg - 1, MSG_PEEK) > 0)
+            break;
+    }
+    CHECK(next_datagram(*journal, msg, sizeof msg) > 0 && contains(msg, "\nNORST_ACTION=drain\n"),
+          "first event: %s", msg);
+    close(*journal);
+    unlink("/run/systemd/journal/socket");
+    *journal = listen_at("/run/systemd/journal/socket");
+    CHECK(*journal >= 0, "rebinding: %s", strerror(errno));
+    run_client(client, out, sizeof out);
+    CHECK(proc_finish(&server, 5000) == 0, "server: %s", server.err);
+    CHECK(next_datagram(*journal, msg, sizeof msg) > 0 && contains(msg, "\nNORST_ACTION=drain\n"),
+          "no event after the restart: %s", msg);
+    case_end();
+}
+
 int main(void)
 {
     static const char *const plain[] = {"NORST_LOG=syslog", NULL};
@@ -153,7 +187,9 @@ int main(void)
     CHECK(journal >= 0, "cannot set up a private %s: %s", "/run/systemd/journal/socket",
           strerror(errno));
     case_end();
-    if (journal >= 0)
+    if (journal >= 0) {
         journal_case(journal);
+        journal_restart_case(&journal);
+    }
     return harness_done();
 }
