@@ -346,7 +346,10 @@ __attribute__((noinline)) static void journal_event(const struct close_event *ev
     format_event(&b, ev, LINE_TEXT);
     journal_value_end(&b, from);
     for (enum event_field f = 0; f < EVENT_FIELD_COUNT; f++) {
-        if (!field_in_line(f, ev, LINE_TEXT))
+        /* journald records the process itself, from the kernel: _COMM,
+         * _EXE, _SYSTEMD_UNIT, _UID; the entry keeps its room for ours */
+        int journald_knows = f == EF_COMM || f == EF_EXE || f == EF_UNIT || f == EF_UID;
+        if (!field_in_line(f, ev, LINE_TEXT) || journald_knows)
             continue;
         fmt_str(&b, "NORST_");
         for (const char *c = event_fields[f].json; *c; c++) {

@@ -121,6 +121,10 @@ static void journal_case(int journal)
               contains(msg, "\nNORST_UNREAD=9\n") && contains(msg, "\nNORST_FD=4\n") &&
               contains(msg, "\nNORST_LOCAL=127.0.0.1:5000\n") && contains(msg, "\nNORST_RST=none\n"),
           "%s", msg);
+    /* the process's identity is journald's own (_COMM...), the version ours */
+    CHECK(contains(msg, " comm=closer exe=/") && contains(msg, "\nNORST_VERSION=") &&
+              !contains(msg, "\nNORST_COMM=") && !contains(msg, "\nNORST_EXE="),
+          "%s", msg);
     /* the stats line at exit: an entry of its own */
     CHECK(next_datagram(journal, msg, sizeof msg) > 0, "no stats datagram");
     CHECK(journal_lines_valid(msg) && contains(msg, "\nMESSAGE=stats pid="), "%s", msg);
