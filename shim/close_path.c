@@ -68,7 +68,13 @@ static void ask(int fd, const struct batch_scope *scope, enum fact_needed what,
         f->linger = linger_option(fd);
         break;
     case NEED_SHARING:
-        f->sharing = sharing_check(fd, scope, &ev->holder_pid, &ev->share_reason);
+        /* A close that only may reset (data on its way, nothing unread) is
+         * not worth a /proc scan: a fork-per-connection server's parent
+         * would pay one on every connection. */
+        f->sharing = sharing_check(fd, scope,
+                                   f->unread > 0 || f->mode == MODE_ALWAYS ? SEARCH_ALL
+                                                                           : SEARCH_TABLE_ONLY,
+                                   &ev->holder_pid, &ev->share_reason);
         break;
     case NEED_READ_SIDE:
         f->read_side = read_side_shut_here(fd) ? READ_SHUT_HERE : READ_OPEN;

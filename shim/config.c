@@ -7,6 +7,7 @@
  * never aborts the host: it gets one line on stderr and the default. */
 #include <stdlib.h>
 
+#include "aside.h"
 #include "config.h"
 #include "config_parse.h"
 #include "fmt.h"
@@ -29,6 +30,12 @@ void config_load(void)
         config_warning_line(&b, &bad[i]);
         warn_stderr(line);
     }
+    /* A seccomp filter in place at load may kill on clone() or on what the
+     * thread calls: without NORST_ASYNC=1 asked for, no thread, and a
+     * close lingers only within NORST_BLOCK_MS (its default stays 0: a
+     * sandboxed event loop must not stall either). */
+    if (!given[CONFIG_ASYNC] && seccomp_mode_now() == 1)
+        norst_cfg.async = 0;
     log_open(&norst_cfg);
     /* Log mode exists to record; with nowhere to record, it is a no-op
      * that looks like one that works. */

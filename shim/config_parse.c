@@ -42,7 +42,7 @@ const struct config_var config_vars[CONFIG_COUNT] = {
     /* nginx's lingering_timeout and lingering_time are 5 s and 30 s;
      * Apache waits 2 s a read, 30 s in all (MAX_SECS_TO_LINGER). */
     [CONFIG_IDLE_MS] = {"NORST_IDLE_MS", CONFIG_NUMBER, 0, 3600000, 5000, NULL,
-                        "milliseconds, 0 to 3600000", "the default 5000", NULL},
+                        "milliseconds, 0 to 3600000 (0: none)", "the default 5000", NULL},
     [CONFIG_BLOCK_MS] = {"NORST_BLOCK_MS", CONFIG_NUMBER, 0, 3600000, 0, NULL,
                          "milliseconds, 0 to 3600000",
                          "the default (0; 2000 with NORST_ASYNC=0)", NULL},

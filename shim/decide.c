@@ -44,12 +44,21 @@ struct decision decide(const struct close_facts *f)
         return need(NEED_LINGER);
     if (f->linger == LINGER_ABORT)
         return act(ACT_SKIP_ABORT, RST_SENT);
+    /* Nothing unread, only data that may still come: SO_LINGER {1,N} asked
+     * the kernel to wait for our FIN's ack in close(), which a drain would
+     * turn off; that close is the application's to keep. */
+    if (!data_was_unread && f->linger == LINGER_TIMED && f->mode != MODE_ALWAYS)
+        return act(ACT_NONE, RST_NONE);
     /* Another holder: this close drops a reference, never the socket; a
      * shutdown or a drain would cut the other holder's connection. */
     if (f->sharing == SHARE_BATCH_PEER)
         return act(ACT_NONE, RST_NONE); /* a lower fd of the same batch decides */
     if (f->sharing == SHARE_SHARED)
         return act(ACT_SKIP_SHARED, RST_NONE);
+    /* Only data that may still come, and the table cannot vouch (it was not
+     * searched): no event, as for any clean close. */
+    if (f->sharing == SHARE_UNKNOWN && !data_was_unread && f->mode != MODE_ALWAYS)
+        return act(ACT_NONE, RST_NONE);
     /* Cannot prove this is the last reference: do nothing. */
     if (f->sharing == SHARE_UNKNOWN)
         return act(ACT_SKIP_SHARED, rst_without_us == RST_NONE ? RST_NONE : RST_POSSIBLE);

@@ -119,7 +119,7 @@ long drain_deadline(const struct close_event *ev, long block_deadline_ms, enum o
 {
     long end = ev->start_ms + norst_cfg.linger_ms, idle = ev->last_heard_ms + norst_cfg.idle_ms;
     *why = OUT_TIME_BOUND;
-    if (idle < end) {
+    if (norst_cfg.idle_ms > 0 && idle < end) { /* 0: no idle bound */
         end = idle;
         *why = OUT_IDLE_BOUND;
     }

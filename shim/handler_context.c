@@ -2,15 +2,19 @@
  *
  * No system call says so, but the kernel leaves a trace: while a handler
  * runs, its signal stays blocked on the thread (setup_rt_frame() adds it to
- * the mask unless SA_NODEFER, and sigreturn restores the old mask), and a
- * handler on the alternate stack shows as SS_ONSTACK. So when no signal
- * that has a handler is blocked, none has SA_NODEFER, and we are not on the
- * alternate stack, no handler can be under us. Anything else is doubt:
- * threads that block signals on purpose answer 1, and the caller waits for
- * a better moment. A handler that unblocks its own signal, or that leaves
- * by longjmp without restoring the mask, is not seen; the first leaves its
- * signal unblocked only by its own choice, the second leaves doubt behind,
- * which costs nothing. */
+ * the mask unless SA_NODEFER; sigreturn restores the old mask), and a
+ * handler on the alternate stack shows as SS_ONSTACK. The handler itself
+ * may be gone by then (SA_RESETHAND, or a handler that sets SIG_DFL before
+ * re-raising), so the disposition proves nothing: any blocked signal that
+ * is not ignored is doubt. A handler with SA_NODEFER leaves no trace in the
+ * mask: one for an asynchronous signal is doubt too; one for a fault
+ * (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, the crash handlers
+ * many daemons install) runs only when this thread faulted.
+ *
+ * Doubt costs little: threads that block signals on purpose answer 1, and
+ * the caller does without (see reaper.c). Not seen: a handler with both
+ * SA_NODEFER and SA_RESETHAND (System V signal()), and one that unblocks
+ * its own signal. */
 #include <signal.h>
 #include <stdint.h>
 
@@ -27,6 +31,8 @@ struct kernel_sigaction {
 };
 
 #define KERNEL_NSIG 64
+#define BIT(sig) (1ULL << ((sig) - 1))
+#define FAULT_SIGNALS (BIT(SIGSEGV) | BIT(SIGBUS) | BIT(SIGFPE) | BIT(SIGILL) | BIT(SIGTRAP) | BIT(SIGSYS))
 
 int handler_may_be_running(void)
 {
@@ -43,9 +49,11 @@ int handler_may_be_running(void)
             continue;
         if (sys4(SYS_rt_sigaction, sig, NULL, &act, sizeof act.mask) < 0)
             continue;
-        if (act.handler == (uintptr_t)SIG_DFL || act.handler == (uintptr_t)SIG_IGN)
+        if (act.handler == (uintptr_t)SIG_IGN)
             continue;
-        if ((act.flags & SA_NODEFER) || (blocked & (1ULL << (sig - 1))))
+        if (blocked & BIT(sig))
+            return 1;
+        if (act.handler != (uintptr_t)SIG_DFL && (act.flags & SA_NODEFER) && !(FAULT_SIGNALS & BIT(sig)))
             return 1;
     }
     return 0;

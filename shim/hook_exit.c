@@ -94,13 +94,15 @@ __attribute__((destructor)) static void norst_at_exit(void)
     if (!norst_acting() || norst_cfg.mode == MODE_OFF || !owner_is_self())
         return;
     KEEP_ERRNO; /* later exit handlers see the errno the application left */
+    /* One wait for all: what the reaper holds and what is still open end
+     * within the same exit budget. */
+    batch.path = PATH_EXIT;
+    batch.deadline_ms = block_deadline(batch.path);
     reaper_release(RELEASE_AT_EXIT);
     /* Another thread may still be writing to any socket: our FIN would
      * make its send fail with EPIPE, and SIGPIPE kill the process, where
      * without us the kernel closes everything once the process is gone.
      * Then, and in log mode, exit only records; the walk is the same. */
-    batch.path = PATH_EXIT;
-    batch.deadline_ms = block_deadline(batch.path);
     batch.act = BATCH_ACT_IF_ALONE;
     if (norst_cfg.mode == MODE_LOG || threads_alive_except(sys0(SYS_gettid), reaper_thread_tid()) != 0 ||
         !flush_socket_streams(&walk))

@@ -24,14 +24,14 @@ int seccomp_installs(long op)
 
 void seccomp_before(void)
 {
-    if (norst_acting())
-        reaper_release(RELEASE_THREAD);
+    reaper_release(RELEASE_THREAD);
 }
 
 long seccomp_after(long ret)
 {
     if (ret >= 0)
         norst_step_aside();
+    reaper_resume(); /* stepped aside, nothing starts it anyway */
     return ret;
 }
 

@@ -69,12 +69,15 @@ __attribute__((no_sanitize_address)) NORST_API long syscall(long number, ...)
                    (number == SYS_prctl && a[0] == PR_SET_SECCOMP);
     if (installs)
         seccomp_before();
+    enum namespace_hold held = NAMESPACE_NOTHING_HELD;
     if (number == SYS_unshare || number == SYS_setns)
-        namespace_before(number == SYS_setns ? a[1] : a[0],
-                         number == SYS_setns ? NS_SETNS : NS_UNSHARE);
+        held = namespace_before(number == SYS_setns ? a[1] : a[0],
+                                number == SYS_setns ? NS_SETNS : NS_UNSHARE);
     real_syscall_fn *real_fn = REAL(syscall);
     if (real_fn) {
         long ret = real_fn(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+        KEEP_ERRNO;
+        namespace_after(held);
         if (installs)
             seccomp_after(ret);
 #ifdef SYS_epoll_create
@@ -88,6 +91,7 @@ __attribute__((no_sanitize_address)) NORST_API long syscall(long number, ...)
         return ret;
     }
     long ret = raw_syscall6(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+    namespace_after(held);
     if (installs)
         seccomp_after(ret);
     if (number == SYS_io_uring_setup && ret >= 0)

@@ -16,23 +16,37 @@
 #define REFUSED_IF_THREADED (CLONE_NEWUSER | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM)
 #define JOIN_REFUSED_IF_THREADED (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWTIME)
 
-void namespace_before(long flags, enum namespace_call call)
+enum namespace_hold namespace_before(long flags, enum namespace_call call)
 {
     /* setns(fd, 0) joins whatever namespace fd is. */
     int needs_single = call == NS_SETNS ? flags == 0 || (flags & JOIN_REFUSED_IF_THREADED)
                             : (flags & REFUSED_IF_THREADED) != 0;
-    if (needs_single && norst_acting())
-        reaper_release(RELEASE_THREAD);
+    if (!needs_single)
+        return NAMESPACE_NOTHING_HELD;
+    reaper_release(RELEASE_THREAD);
+    return NAMESPACE_THREAD_HELD;
+}
+
+void namespace_after(enum namespace_hold held)
+{
+    if (held == NAMESPACE_THREAD_HELD)
+        reaper_resume();
 }
 
 NORST_API int unshare(int flags)
 {
-    namespace_before(flags, NS_UNSHARE);
-    return REAL(unshare)(flags);
+    enum namespace_hold held = namespace_before(flags, NS_UNSHARE);
+    int ret = REAL(unshare)(flags);
+    KEEP_ERRNO;
+    namespace_after(held);
+    return ret;
 }
 
 NORST_API int setns(int fd, int nstype)
 {
-    namespace_before(nstype, NS_SETNS);
-    return REAL(setns)(fd, nstype);
+    enum namespace_hold held = namespace_before(nstype, NS_SETNS);
+    int ret = REAL(setns)(fd, nstype);
+    KEEP_ERRNO;
+    namespace_after(held);
+    return ret;
 }

@@ -108,6 +108,8 @@ static struct {
     _Atomic int stop;   /* reaper_stop: the thread leaves its loop */
     pthread_t handle;
     _Atomic int tid;    /* the thread's kernel tid */
+    _Atomic int retired_tid; /* a retired thread's, until it is gone */
+    _Atomic int holds;  /* RELEASE_THREAD calls not yet resumed: no start */
     _Atomic int lingering;
     int capacity;
     int top;     /* duplicates go below this number (internal_fd_top) */
@@ -384,9 +386,11 @@ static int nothing_lingers(void)
 }
 
 /* Idle long enough: end, unless a handoff came meanwhile. A handoff pushes
- * on the intake, then asks for a thread if none runs; the reaper leaves
- * RUNNING, then looks at the intake (both seq_cst): one of them sees the
- * other. Returns 1 when the thread is to return. */
+ * on the intake, then starts a thread only if none is there (NONE); one
+ * that saw RETIRING relies on this: the reaper says NONE, then looks at
+ * the intake once more (both seq_cst), and takes back the running if
+ * something came and no new thread was started meanwhile. Returns 1 when
+ * the thread is to return. */
 static int retire(void)
 {
     int expected = THREAD_RUNNING;
@@ -396,8 +400,17 @@ static int retire(void)
         atomic_store(&reaper.thread, THREAD_RUNNING);
         return 0;
     }
-    pthread_detach(pthread_self());
+    atomic_store(&reaper.retired_tid, atomic_load(&reaper.tid));
     atomic_store(&reaper.thread, THREAD_NONE);
+    if (!nothing_lingers()) {
+        expected = THREAD_NONE;
+        if (atomic_compare_exchange_strong(&reaper.thread, &expected, THREAD_RUNNING)) {
+            atomic_store(&reaper.retired_tid, 0);
+            return 0;
+        }
+        /* a new thread is starting and takes what came */
+    }
+    pthread_detach(pthread_self());
     return 1;
 }
 
@@ -529,10 +542,13 @@ fail:
         warn_stderr("libnorst: cannot set up the reaper; closes linger only within NORST_BLOCK_MS");
 }
 
-void reaper_start_pending(void)
+static int reaper_evict_all(void);
+
+/* Start the thread; the caller checked that this may call pthread_create
+ * (not in a signal handler, not in a child that shares our memory). */
+static void start_thread(void)
 {
-    if (!atomic_load_explicit(&reaper.wanted, memory_order_relaxed) || !norst_acting() ||
-        !reaper_active() || !owner_is_self())
+    if (!norst_acting() || !reaper_active() || atomic_load(&reaper.holds) > 0)
         return;
     int expected = THREAD_NONE;
     if (!atomic_compare_exchange_strong(&reaper.thread, &expected, THREAD_STARTING))
@@ -557,11 +573,21 @@ void reaper_start_pending(void)
     for (int spins = 0; started && atomic_load(&reaper.tid) == 0 && yield_bounded(&spins);)
         ;
     atomic_store(&reaper.thread, started ? THREAD_RUNNING : THREAD_FAILED);
-    if (!started)
+    if (!started) {
         warn_stderr("libnorst: cannot start the reaper's thread; closes linger only within "
                     "NORST_BLOCK_MS");
-    else if (atomic_load(&reaper.intake))
+        reaper_evict_all(); /* what was handed off has no thread to wait for */
+    } else if (atomic_load(&reaper.intake)) {
         reaper_nudge(NUDGE_OUTSIDE_MOVE);
+    }
+}
+
+void reaper_start_pending(void)
+{
+    if (atomic_load_explicit(&reaper.wanted, memory_order_relaxed) &&
+        atomic_load(&reaper.thread) == THREAD_NONE && norst_acting() && reaper_active() &&
+        owner_is_self() && !handler_may_be_running())
+        start_thread();
 }
 
 /* pthread_join returns once the kernel cleared the thread's tid, which
@@ -575,8 +601,6 @@ static void wait_gone(int tid)
                         yield_bounded(&spins);)
         ;
 }
-
-static int reaper_evict_all(void);
 
 static void reaper_stop(void)
 {
@@ -595,7 +619,7 @@ static void reaper_stop(void)
         atomic_store(&reaper.stop, 0);
         atomic_store(&reaper.thread, THREAD_NONE);
     } else if (expected == THREAD_NONE || expected == THREAD_RETIRING) {
-        wait_gone(atomic_load(&reaper.tid)); /* a retired thread, still exiting */
+        wait_gone(atomic_load(&reaper.retired_tid)); /* a retired thread, still exiting */
     }
     reaper_evict_all();
     /* Nothing waits for a thread now: none starts until the next handoff. */
@@ -671,6 +695,14 @@ static _Atomic int forking; /* forks being prepared, in any thread */
 
 int reaper_handoff(struct close_event *ev)
 {
+    /* No thread yet, or it retired: this close starts one, or hands off
+     * nothing. Never in a close that may run in a signal handler
+     * (pthread_create is not async-signal-safe): the caller then does what
+     * the library does without a thread. */
+    int running = atomic_load(&reaper.thread) == THREAD_RUNNING;
+    if (!running && norst_cfg.async &&
+        (atomic_load(&reaper.holds) > 0 || !owner_is_self() || handler_may_be_running()))
+        return 0;
     if (!norst_cfg.async || atomic_load(&epoll_overflow) ||
         atomic_load(&reaper.thread) == THREAD_FAILED)
         return 0;
@@ -684,12 +716,10 @@ int reaper_handoff(struct close_event *ev)
         handed = reaper_active() && handoff(ev);
     }
     atomic_fetch_sub(&handoffs_under_way, 1);
-    /* The first socket that needs the thread starts it, unless this close
-     * may run in a signal handler (pthread_create is not async-signal-
-     * safe): then the next hook that makes an fd does. After the handoff
-     * is done, so that a fork never waits on pthread_create. */
-    if (handed && atomic_load(&reaper.thread) == THREAD_NONE && !handler_may_be_running())
-        reaper_start_pending();
+    /* After the handoff is done, so that a fork never waits on
+     * pthread_create. */
+    if (handed && !running)
+        start_thread();
     return handed;
 }
 
@@ -842,6 +872,8 @@ static void reaper_after_fork_child(void)
     atomic_store(&reaper.thread, THREAD_NONE);
     atomic_store(&reaper.wanted, 0);
     atomic_store(&reaper.stop, 0);
+    atomic_store(&reaper.holds, 0);
+    atomic_store(&reaper.retired_tid, 0);
     /* Stepped aside: the copies stay, as the process's own fds would. */
     if (atomic_load(&reaper.state) == 0 || !norst_acting())
         return;
@@ -877,13 +909,20 @@ int reaper_release(enum reaper_release how)
     case RELEASE_FDS:
         return reaper_give_back();
     case RELEASE_THREAD:
-        reaper_stop();
+        atomic_fetch_add(&reaper.holds, 1);
+        if (norst_acting())
+            reaper_stop();
         break;
     case RELEASE_AT_EXIT:
         reaper_at_exit();
         break;
     }
     return held;
+}
+
+void reaper_resume(void)
+{
+    atomic_fetch_sub(&reaper.holds, 1);
 }
 
 void reaper_fork(enum fork_stage stage)

@@ -13,10 +13,12 @@ void reaper_start_pending(void);
 /* Finish every lingering socket now. Returns how many there were. */
 enum reaper_release {
     RELEASE_FDS,     /* an EMFILE: the application needs the numbers */
-    RELEASE_THREAD,  /* before unshare, setns or a seccomp filter: the thread goes too */
+    RELEASE_THREAD,  /* before unshare, setns or a seccomp filter: the thread goes
+                      * too, and none starts until reaper_resume() */
     RELEASE_AT_EXIT, /* exit: the drains may run out their bound first */
 };
 int reaper_release(enum reaper_release how);
+void reaper_resume(void); /* after the call RELEASE_THREAD was for */
 enum fork_stage { FORK_PREPARE, FORK_PARENT, FORK_CHILD };
 void reaper_fork(enum fork_stage stage);
 enum epoll_change { EPOLL_SET_CREATED, EPOLL_SET_CLOSED };

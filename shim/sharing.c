@@ -260,8 +260,8 @@ void fdtab_ring_created(void)
 
 /* scope: NULL for a close of one fd; for a range close or exit, the fds of
  * ours closed together with this one (they are not holders). */
-enum share_verdict sharing_check(int fd, const struct batch_scope *scope, int *holder_pid,
-                                 const char **why)
+enum share_verdict sharing_check(int fd, const struct batch_scope *scope, enum share_search depth,
+                                 int *holder_pid, const char **why)
 {
     struct fd_slot *s = slot_of(fd);
     struct holder_query q = {.fd = fd, .ino = inode_of(fd)};
@@ -296,6 +296,10 @@ enum share_verdict sharing_check(int fd, const struct batch_scope *scope, int *h
                 q.self_only = 1;
             }
         }
+    }
+    if (depth == SEARCH_TABLE_ONLY) {
+        *why = "not-searched";
+        return SHARE_UNKNOWN;
     }
     return holders_find(&q, holder_pid, why);
 }

@@ -37,7 +37,11 @@ void fdtab_ring_created(void);
 struct batch_scope {
     unsigned first, last;
 };
-enum share_verdict sharing_check(int fd, const struct batch_scope *scope, int *holder_pid,
+/* How far to look: SEARCH_TABLE_ONLY answers from the fd table or says
+ * unknown, never scanning /proc (for a close that only may reset). */
+enum share_search { SEARCH_ALL, SEARCH_TABLE_ONLY };
+enum share_verdict sharing_check(int fd, const struct batch_scope *scope, enum share_search depth,
+                                 int *holder_pid,
                                  const char **why);
 
 #endif

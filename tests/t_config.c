@@ -87,7 +87,7 @@ int main(void)
         {"NORST_MODE=", "ignoring NORST_MODE=\"\"", 2, WIRE_RESET},
         {"NORST_MAX_BYTES=1x", "ignoring NORST_MAX_BYTES=\"1x\" (expected a byte count, 0 for no byte bound); using the default 16777216", 1, WIRE_DRAINED},
         {"NORST_MAX_BYTES=18446744073709551616", "ignoring NORST_MAX_BYTES=\"18446744073709551616\"", 1, WIRE_DRAINED},
-        {"NORST_IDLE_MS=5s", "ignoring NORST_IDLE_MS=\"5s\" (expected milliseconds, 0 to 3600000); using the default 5000", 1, WIRE_DRAINED},
+        {"NORST_IDLE_MS=5s", "ignoring NORST_IDLE_MS=\"5s\" (expected milliseconds, 0 to 3600000 (0: none)); using the default 5000", 1, WIRE_DRAINED},
         {"NORST_BLOCK_MS=-1", "ignoring NORST_BLOCK_MS=\"-1\" (expected milliseconds, 0 to 3600000); using the default (0; 2000 with NORST_ASYNC=0)", 1, WIRE_DRAINED},
         {"NORST_ASYNC=yes", "ignoring NORST_ASYNC=\"yes\" (expected 0 or 1); using 1", 1, WIRE_DRAINED},
         {"NORST_LOG_FORMAT=xml", "ignoring NORST_LOG_FORMAT=\"xml\" (expected text or json); using text", 1, WIRE_DRAINED},
