@@ -37,7 +37,9 @@
 #define REG_SP 7
 
 #define OWN_FRAMES_MAX 32    /* the library's frames between here and the hook */
-#define OBJECTS 4            /* objects one walk remembers */
+#define OBJECTS 4            /* objects one walk remembers when the shared table is full */
+#define OBJECT_SLOTS 32      /* objects every walk remembers */
+#define ROW_SLOTS 256        /* the rules found for return addresses, kept */
 #define MAPS_BUDGET (1 << 20) /* bytes of /proc/self/maps one walk may read */
 #define STATES_MAX 4         /* DW_CFA_remember_state nesting */
 
@@ -53,16 +55,6 @@
  * for it: it is in systemd's @debug set as well as @system-service). */
 enum walk_state { WALK_UNTRIED, WALK_TRYING, WALK_ON, WALK_OFF };
 static _Atomic int walk_state;
-
-struct walk {
-    long pid;
-    size_t maps_budget;
-    int objects;
-    struct object {
-        uintptr_t start, end; /* an executable mapping */
-        uintptr_t hdr;        /* its object's .eh_frame_hdr, 0 if none */
-    } object[OBJECTS];
-};
 
 /* len bytes at addr, or 0: the read of memory that cannot fault. */
 static int peek(long pid, void *dst, uintptr_t addr, size_t len)
@@ -92,7 +84,9 @@ static int walk_allowed(void)
     return state == WALK_ON;
 }
 
-/* A forward reader of the tables, through a small window. */
+/* A forward reader of memory through a small window, which a read fills
+ * up to its page's end (never into a page that may be absent); reads past
+ * end fail. */
 struct reader {
     long pid;
     uintptr_t at, end;
@@ -109,8 +103,7 @@ static unsigned u8(struct reader *r)
         return 0;
     }
     if (r->at - r->win_at >= r->win_len) {
-        size_t n = r->end - r->at < sizeof r->win ? r->end - r->at : sizeof r->win;
-        size_t page_left = 4096 - (r->at & 4095); /* never into a page that may be absent */
+        size_t n = sizeof r->win, page_left = 4096 - (r->at & 4095);
         if (n > page_left)
             n = page_left;
         if (!peek(r->pid, r->win, r->at, n)) {
@@ -185,20 +178,29 @@ static uintptr_t encoded(struct reader *r, unsigned enc, uintptr_t base)
     return v;
 }
 
-/* The address of .eh_frame_hdr of the object whose header is mapped at
- * base, through its program headers; 0 if none. */
-static uintptr_t eh_frame_hdr(long pid, uintptr_t base)
+/* An executable mapping and its object's FDE search table. */
+struct object {
+    uintptr_t start, end;
+    uintptr_t hdr;   /* .eh_frame_hdr, whose address the table is relative to */
+    uintptr_t table; /* 0: no table (code made at run time, or no PT_GNU_EH_FRAME) */
+    uint64_t count;
+};
+
+/* The search table of the object whose ELF header is mapped at base,
+ * found through its program headers, into o. */
+static __attribute__((noinline)) void find_table(long pid, uintptr_t base, struct object *o)
 {
     Elf64_Ehdr eh;
     Elf64_Phdr ph;
     uintptr_t bias = 0, hdr = 0;
     int loaded = 0;
+    o->table = 0;
     if (!base || !peek(pid, &eh, base, sizeof eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
         eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof ph || eh.e_phnum > 64)
-        return 0;
+        return;
     for (unsigned i = 0; i < eh.e_phnum; i++) {
         if (!peek(pid, &ph, base + eh.e_phoff + i * sizeof ph, sizeof ph))
-            return 0;
+            return;
         if (ph.p_type == PT_LOAD && ph.p_offset == 0 && !loaded) {
             bias = base - ph.p_vaddr; /* the segment that maps the header */
             loaded = 1;
@@ -206,54 +208,95 @@ static uintptr_t eh_frame_hdr(long pid, uintptr_t base)
         if (ph.p_type == PT_GNU_EH_FRAME)
             hdr = ph.p_vaddr;
     }
-    return loaded && hdr ? bias + hdr : 0;
+    if (!loaded || !hdr)
+        return;
+    /* version, eh_frame_ptr_enc, fde_count_enc, table_enc; then the
+     * encoded eh_frame_ptr and fde_count; then the table */
+    struct reader r = {.pid = pid, .at = bias + hdr, .end = bias + hdr + 4 + 16};
+    unsigned version = u8(&r), ptr_enc = u8(&r), count_enc = u8(&r), table_enc = u8(&r);
+    if (version != 1 || ptr_enc == PE_OMIT || table_enc != (PE_DATAREL | PE_SDATA4))
+        return;
+    encoded(&r, ptr_enc, bias + hdr);
+    o->count = encoded(&r, count_enc, bias + hdr);
+    if (!r.bad && o->count > 0 && o->count < (1u << 24)) {
+        o->hdr = bias + hdr;
+        o->table = r.at;
+    }
 }
 
-/* Whether pc is code (in an executable mapping), with its object's
- * .eh_frame_hdr in *hdr (0: none, as for code made at run time). */
-static __attribute__((noinline)) int object_of(struct walk *w, uintptr_t pc, uintptr_t *hdr)
+/* Objects every walk shares, filled once each and kept (lock-free): a
+ * library unloaded with dlclose() and another mapped at its place would
+ * be walked with the old tables, which can mislead the walk but never
+ * fault it. */
+enum slot_state { SLOT_FREE, SLOT_FILLING, SLOT_READY };
+static struct {
+    _Atomic int state;
+    struct object o;
+} known[OBJECT_SLOTS];
+
+struct walk {
+    long pid;
+    size_t maps_budget;
+    int objects;
+    struct object object[OBJECTS]; /* met in this walk when known is full */
+};
+
+static int object_in(const struct object *o, uintptr_t pc, struct object *out)
 {
-    struct mapping m;
-    for (int i = 0; i < w->objects; i++)
-        if (pc >= w->object[i].start && pc < w->object[i].end) {
-            *hdr = w->object[i].hdr;
-            return 1;
-        }
-    if (!maps_find(pc, &m, &w->maps_budget) || !m.exec)
+    if (pc < o->start || pc >= o->end)
         return 0;
-    *hdr = m.path ? eh_frame_hdr(w->pid, m.base) : 0;
-    if (w->objects < OBJECTS)
-        w->object[w->objects++] = (struct object){m.start, m.end, *hdr};
+    *out = *o;
     return 1;
 }
 
-/* The FDE that may cover pc: the last entry of .eh_frame_hdr's sorted
- * table that starts at or below it; 0 if none. */
-static uintptr_t find_fde(long pid, uintptr_t hdr, uintptr_t pc)
+/* Whether pc is code (in an executable mapping), with its object in o. */
+static __attribute__((noinline)) int object_of(struct walk *w, uintptr_t pc, struct object *o)
 {
-    unsigned char head[4]; /* version, eh_frame_ptr_enc, fde_count_enc, table_enc */
-    int32_t entry[2];      /* initial location, FDE: relative to hdr */
-    if (!peek(pid, head, hdr, sizeof head) || head[0] != 1 || head[1] == PE_OMIT ||
-        head[3] != (PE_DATAREL | PE_SDATA4))
+    struct mapping m;
+    for (int i = 0; i < OBJECT_SLOTS; i++)
+        if (atomic_load_explicit(&known[i].state, memory_order_acquire) == SLOT_READY &&
+            object_in(&known[i].o, pc, o))
+            return 1;
+    for (int i = 0; i < w->objects; i++)
+        if (object_in(&w->object[i], pc, o))
+            return 1;
+    if (!maps_find(pc, &m, &w->maps_budget) || !m.exec)
         return 0;
-    struct reader r = {.pid = pid, .at = hdr + 4, .end = hdr + 4 + 16};
-    encoded(&r, head[1], hdr); /* eh_frame_ptr: not needed */
-    uint64_t count = encoded(&r, head[2], hdr), lo = 0, hi = count;
-    uintptr_t table = r.at;
-    if (r.bad || count == 0 || count > (1u << 24))
-        return 0;
+    *o = (struct object){m.start, m.end, 0, 0, 0};
+    if (m.path)
+        find_table(w->pid, m.base, o);
+    for (int i = 0; i < OBJECT_SLOTS; i++) {
+        int state = SLOT_FREE;
+        if (atomic_compare_exchange_strong(&known[i].state, &state, SLOT_FILLING)) {
+            known[i].o = *o;
+            atomic_store_explicit(&known[i].state, SLOT_READY, memory_order_release);
+            return 1;
+        }
+    }
+    if (w->objects < OBJECTS)
+        w->object[w->objects++] = *o;
+    return 1;
+}
+
+/* The FDE that may cover pc: the last entry of the sorted table that starts
+ * at or below it; 0 if none. */
+static uintptr_t find_fde(long pid, const struct object *o, uintptr_t pc)
+{
+    int32_t entry[2]; /* initial location, FDE: relative to hdr */
+    uint64_t lo = 0, hi = o->count;
     while (hi - lo > 1) {
         uint64_t mid = lo + (hi - lo) / 2;
-        if (!peek(pid, entry, table + mid * sizeof entry, sizeof entry))
+        if (!peek(pid, entry, o->table + mid * sizeof entry, sizeof entry))
             return 0;
-        if (hdr + (intptr_t)entry[0] <= pc)
+        if (o->hdr + (intptr_t)entry[0] <= pc)
             lo = mid;
         else
             hi = mid;
     }
-    if (!peek(pid, entry, table + lo * sizeof entry, sizeof entry) || hdr + (intptr_t)entry[0] > pc)
+    if (!peek(pid, entry, o->table + lo * sizeof entry, sizeof entry) ||
+        o->hdr + (intptr_t)entry[0] > pc)
         return 0;
-    return hdr + (intptr_t)entry[1];
+    return o->hdr + (intptr_t)entry[1];
 }
 
 /* What a CIE and its FDE say: the programs' extents and factors. */
@@ -344,6 +387,7 @@ struct row {
     int64_t cfa_off;
     struct rule fp, ra;
 };
+_Static_assert(sizeof(struct row) % sizeof(uint64_t) == 0, "a row is whole words");
 
 static struct rule *rule_of(struct row *row, uint64_t reg, const struct frame_info *fi)
 {
@@ -366,7 +410,7 @@ static int restore_rule(struct row *row, uint64_t reg, const struct row *initial
     if (!initial)
         return 0;
     if (rule)
-        *rule = *rule_of((struct row *)initial, reg, fi);
+        *rule = reg == REG_FP ? initial->fp : initial->ra;
     return 1;
 }
 
@@ -438,6 +482,71 @@ static int run_program(struct reader *r, const struct frame_info *fi, uintptr_t 
     return !r->bad;
 }
 
+/* The row for pc in its object's tables: the CIE's program, then the
+ * FDE's up to pc. */
+static __attribute__((noinline)) int find_row(long pid, const struct object *o, uintptr_t pc,
+                                              struct row *row)
+{
+    struct frame_info fi;
+    uintptr_t fde = o->table ? find_fde(pid, o, pc) : 0;
+    if (!fde || !parse_fde(pid, fde, pc, &fi))
+        return 0;
+    *row = (struct row){.cfa_reg = ~(uint64_t)0, .fp = {RULE_SAME, 0}, .ra = {RULE_UNDEFINED, 0}};
+    struct reader r = {.pid = pid, .at = fi.cie_program, .end = fi.cie_end};
+    if (!run_program(&r, &fi, UINTPTR_MAX, row, NULL))
+        return 0;
+    struct row initial = *row;
+    r = (struct reader){.pid = pid, .at = fi.fde_program, .end = fi.fde_end};
+    return run_program(&r, &fi, pc + 1, row, &initial);
+}
+
+/* Rows found, kept by address: the same code paths close again and again,
+ * and a row's tables cost a dozen reads. A sequence count per slot (odd
+ * while it is written) lets a walk in a signal handler, or another thread,
+ * read without a lock: a slot in change is a miss. Kept for good, like
+ * the objects. */
+#define ROW_WORDS (sizeof(struct row) / sizeof(uint64_t))
+static struct row_slot {
+    _Atomic unsigned seq;
+    _Atomic uintptr_t pc;
+    _Atomic uint64_t row[ROW_WORDS];
+} rows[ROW_SLOTS];
+
+static struct row_slot *row_slot_of(uintptr_t pc)
+{
+    return &rows[(pc ^ pc >> 9) % ROW_SLOTS];
+}
+
+static int row_kept(uintptr_t pc, struct row *row)
+{
+    struct row_slot *s = row_slot_of(pc);
+    uint64_t words[ROW_WORDS];
+    unsigned seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+    if ((seq & 1) || atomic_load_explicit(&s->pc, memory_order_relaxed) != pc)
+        return 0;
+    for (size_t i = 0; i < ROW_WORDS; i++)
+        words[i] = atomic_load_explicit(&s->row[i], memory_order_relaxed);
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&s->seq, memory_order_relaxed) != seq)
+        return 0;
+    memcpy(row, words, sizeof *row);
+    return 1;
+}
+
+static void row_keep(uintptr_t pc, const struct row *row)
+{
+    struct row_slot *s = row_slot_of(pc);
+    uint64_t words[ROW_WORDS];
+    unsigned seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+    if ((seq & 1) || !atomic_compare_exchange_strong(&s->seq, &seq, seq + 1))
+        return;
+    memcpy(words, row, sizeof *row);
+    atomic_store_explicit(&s->pc, pc, memory_order_relaxed);
+    for (size_t i = 0; i < ROW_WORDS; i++)
+        atomic_store_explicit(&s->row[i], words[i], memory_order_relaxed);
+    atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
+}
+
 struct regs {
     uintptr_t pc, sp, fp;
     int fp_known;
@@ -448,19 +557,14 @@ struct regs {
  * may follow a call that ends its function: look up pc - 1) in the others. */
 static int step(struct walk *w, struct regs *x, int pc_is_return)
 {
-    uintptr_t lookup = pc_is_return ? x->pc - 1 : x->pc, hdr, fde, ra;
-    struct frame_info fi;
-    if (!object_of(w, lookup, &hdr) || !hdr || !(fde = find_fde(w->pid, hdr, lookup)) ||
-        !parse_fde(w->pid, fde, lookup, &fi))
-        return 0;
-    struct row row = {.cfa_reg = ~(uint64_t)0, .fp = {RULE_SAME, 0}, .ra = {RULE_UNDEFINED, 0}};
-    struct reader r = {.pid = w->pid, .at = fi.cie_program, .end = fi.cie_end};
-    if (!run_program(&r, &fi, UINTPTR_MAX, &row, NULL))
-        return 0;
-    struct row initial = row;
-    r = (struct reader){.pid = w->pid, .at = fi.fde_program, .end = fi.fde_end};
-    if (!run_program(&r, &fi, lookup + 1, &row, &initial))
-        return 0;
+    uintptr_t lookup = pc_is_return ? x->pc - 1 : x->pc;
+    struct object o;
+    struct row row;
+    if (!row_kept(lookup, &row)) {
+        if (!object_of(w, lookup, &o) || !find_row(w->pid, &o, lookup, &row))
+            return 0;
+        row_keep(lookup, &row);
+    }
     uintptr_t base;
     if (row.cfa_reg == REG_SP)
         base = x->sp;
@@ -470,12 +574,25 @@ static int step(struct walk *w, struct regs *x, int pc_is_return)
         return 0;
     uintptr_t cfa = base + (uintptr_t)row.cfa_off;
     /* The stack grows down: a CFA not above the frame is a loop or garbage. */
-    if (row.ra.how != RULE_OFFSET || cfa <= x->sp ||
-        !peek(w->pid, &ra, cfa + (uintptr_t)row.ra.off, sizeof ra))
+    if (row.ra.how != RULE_OFFSET || cfa <= x->sp)
+        return 0;
+    /* The saved words through one window: the lower one first. */
+    struct reader stack = {.pid = w->pid, .end = UINTPTR_MAX};
+    uintptr_t fp_at = cfa + (uintptr_t)row.fp.off, ra_at = cfa + (uintptr_t)row.ra.off, fp = 0;
+    if (row.fp.how == RULE_OFFSET && fp_at < ra_at) {
+        stack.at = fp_at;
+        fp = unum(&stack, 8);
+    }
+    stack.at = ra_at;
+    uintptr_t ra = unum(&stack, 8);
+    if (row.fp.how == RULE_OFFSET && fp_at >= ra_at) {
+        stack.at = fp_at;
+        fp = unum(&stack, 8);
+    }
+    if (stack.bad)
         return 0;
     if (row.fp.how == RULE_OFFSET) {
-        if (!peek(w->pid, &x->fp, cfa + (uintptr_t)row.fp.off, sizeof x->fp))
-            return 0;
+        x->fp = fp;
         x->fp_known = 1;
     } else if (row.fp.how == RULE_UNDEFINED) {
         x->fp_known = 0;
@@ -501,8 +618,8 @@ int unwind_stack(const void *caller, const void **pcs, int max)
         if (i == OWN_FRAMES_MAX || !step(&w, &x, i > 0))
             return 1;
     int n = 1;
-    uintptr_t hdr;
-    while (n < max && step(&w, &x, 1) && object_of(&w, x.pc - 1, &hdr))
+    struct object o;
+    while (n < max && step(&w, &x, 1) && object_of(&w, x.pc - 1, &o))
         pcs[n++] = (const void *)x.pc;
     return n;
 }

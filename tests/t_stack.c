@@ -177,9 +177,24 @@ int main(void)
     if (walks_here()) {
         const char *argv[] = {PROG, "chain", NULL};
         int n = chain_case(argv, "0", frames, "stackclose");
-        CHECK(n >= 7 && strcmp(frames[4].sym, "(missing)") != 0 && sym_is(&frames[4], "direct_hop") &&
-                  sym_is(&frames[5], "level1") && sym_is(&frames[6], "main"),
-              "then direct_hop, level1, main: %d frames", n);
+        CHECK(n == 8 && sym_is(&frames[4], "direct_hop") && sym_is(&frames[5], "level1") &&
+                  sym_is(&frames[6], "close_one_connection") && sym_is(&frames[7], "main"),
+              "then direct_hop, level1, close_one_connection, main: %d frames", n);
+        case_end();
+    }
+
+    case_begin("stack: a second close from the same code, walked with the rules kept from the first");
+    if (walks_here()) {
+        const char *argv[] = {PROG, "chain", "twice", NULL};
+        struct frame second[FRAMES_MAX];
+        run(argv, "0", event_log, sizeof event_log, &p);
+        const char *line2 = strchr(event_log, '\n');
+        int n1 = parse_stack(event_log, frames), n2 = line2 ? parse_stack(line2 + 1, second) : -1;
+        CHECK(count_of(event_log, "\n") == 2, "two events: %s", event_log);
+        CHECK(n1 >= 7 && n2 == n1, "%d and %d frames: %s", n1, n2, event_log);
+        for (int i = 0; i < n1 && i < n2; i++)
+            CHECK(strcmp(frames[i].sym, second[i].sym) == 0 && strcmp(frames[i].pc, second[i].pc) == 0,
+                  "frame %d: %s, then %s", i, frames[i].sym, second[i].sym);
         case_end();
     }
 

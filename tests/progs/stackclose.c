@@ -1,7 +1,7 @@
 /* Closes a TCP socket with unread bytes at the end of a known call chain,
  * for the "stack" field of the log.
  *
- * usage: stackclose chain|signal|jit|garbage|far [late-fin]
+ * usage: stackclose chain|signal|jit|garbage|far [late-fin] [twice]
  *   chain    main -> level1 -> direct_hop -> level2 -> level3 -> level4
  *            -> level5 -> close()
  *   signal   the same chain from a SIGUSR1 handler on a 16 KiB alternate
@@ -15,6 +15,7 @@
  *            2 GiB above the stack, where nothing is mapped
  *   late-fin the peer's FIN comes 300 ms after the close (asynchronous
  *            mode hands the socket to the library's thread), not before
+ *   twice    two connections, one after the other, closed the same way
  *
  * Prints "close_ms=N" (how long the chain took, but from the signal
  * handler) and "closed", and exits 0; 2 when it cannot set up. */
@@ -138,26 +139,13 @@ static void on_signal(int sig)
     sink += level1(server_fd);
 }
 
-int main(int argc, char **argv)
+/* One connection whose accepted end the chain closes with bytes unread;
+ * 0, or 2 when it cannot set up. */
+static int close_one_connection(int listener, const struct sockaddr_in *sa, const char *mode,
+                                int late_fin)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof sa;
-    const char *mode = argc > 1 ? argv[1] : "chain";
-    int late_fin = argc > 2 && strcmp(argv[2], "late-fin") == 0;
-
-    hop = strcmp(mode, "jit") == 0       ? make_jit_hop()
-          : strcmp(mode, "garbage") == 0 ? garbage_hop
-          : strcmp(mode, "far") == 0     ? far_hop
-                                         : direct_hop;
-    if (!hop) {
-        printf("no %s hop on this machine\n", mode);
-        return 2;
-    }
-    int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int peer = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (bind(listener, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(listener, 1) != 0 ||
-        getsockname(listener, (struct sockaddr *)&sa, &len) != 0 ||
-        connect(peer, (struct sockaddr *)&sa, sizeof sa) != 0)
+    if (connect(peer, (const struct sockaddr *)sa, sizeof *sa) != 0)
         return 2;
     server_fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
     if (server_fd < 0 || write(peer, "unread\n", 7) != 7 || (!late_fin && shutdown(peer, SHUT_WR)))
@@ -187,6 +175,36 @@ int main(int argc, char **argv)
         while (read(peer, buf, sizeof buf) > 0) /* until the library's FIN */
             ;
     }
+    close(peer);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    const char *mode = argc > 1 ? argv[1] : "chain";
+    int late_fin = 0, rounds = 1;
+    for (int i = 2; i < argc; i++) {
+        late_fin |= strcmp(argv[i], "late-fin") == 0;
+        rounds = strcmp(argv[i], "twice") == 0 ? 2 : rounds;
+    }
+
+    hop = strcmp(mode, "jit") == 0       ? make_jit_hop()
+          : strcmp(mode, "garbage") == 0 ? garbage_hop
+          : strcmp(mode, "far") == 0     ? far_hop
+                                         : direct_hop;
+    if (!hop) {
+        printf("no %s hop on this machine\n", mode);
+        return 2;
+    }
+    int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (bind(listener, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(listener, 1) != 0 ||
+        getsockname(listener, (struct sockaddr *)&sa, &len) != 0)
+        return 2;
+    for (int i = 0; i < rounds; i++)
+        if (close_one_connection(listener, &sa, mode, late_fin) != 0)
+            return 2;
     printf("closed\n");
     return 0;
 }
