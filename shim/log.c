@@ -6,8 +6,8 @@
  * later drops privileges or chroots keeps logging), moved to a high number,
  * and hidden from the application by internal_fd.c. */
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -200,7 +200,11 @@ static void field_value(struct fmtbuf *b, enum event_field f, const struct close
     }
 }
 
-static inline __attribute__((always_inline)) void format_event(struct fmtbuf *b, const struct close_event *ev, enum line_form form)
+/* always_inline, this and the next: in the frame of the buffer's owner,
+ * not one more frame on a small signal stack. */
+static inline __attribute__((always_inline)) void format_event(struct fmtbuf *b,
+                                                               const struct close_event *ev,
+                                                               enum line_form form)
 {
     fmt_str(b, form == LINE_JSON ? "{" : "libnorst: ");
     for (enum event_field f = 0; f < EVENT_FIELD_COUNT; f++) {
@@ -224,7 +228,8 @@ static inline __attribute__((always_inline)) void format_event(struct fmtbuf *b,
         fmt_str(b, "}");
 }
 
-static inline __attribute__((always_inline)) void write_event(char *buf, size_t size, const struct close_event *ev)
+static inline __attribute__((always_inline)) void write_event(char *buf, size_t size,
+                                                              const struct close_event *ev)
 {
     struct fmtbuf b = {buf, 0, size - 1};
     if (sink == LOG_SYSLOG)
