@@ -5,7 +5,8 @@
  * stripped program, with the object's build ID and the file offset that
  * addr2line resolves. A frame the walk cannot follow (code without unwind
  * tables, a clobbered return address, a frame pointing where nothing is
- * mapped) ends the stack there, and the program runs on. */
+ * mapped) ends the stack there, and the program runs on; where memory may
+ * not be read that way (a seccomp filter), the stack is the caller alone. */
 #include <elf.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -124,6 +125,19 @@ static int chain_case(const char *const *argv, const char *async, struct frame *
     return n;
 }
 
+/* Runs a program that closes twice (synchronously): each event's frames. */
+static void run_two(const char *const *argv, struct frame *first, int *n1, struct frame *second,
+                    int *n2)
+{
+    run(argv, "0", event_log, sizeof event_log, &p);
+    const char *line2 = strchr(event_log, '\n');
+    *n1 = parse_stack(event_log, first);
+    *n2 = line2 ? parse_stack(line2 + 1, second) : -1;
+    CHECK(WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0, "status %#x: %s %s", p.status, p.out,
+          p.err);
+    CHECK(count_of(event_log, "\n") == 2, "two events: %s", event_log);
+}
+
 /* The build ID as readelf -n prints it; 0 if readelf is not there. */
 static int readelf_build_id(const char *file, char *out, size_t cap)
 {
@@ -187,10 +201,8 @@ int main(void)
     if (walks_here()) {
         const char *argv[] = {PROG, "chain", "twice", NULL};
         struct frame second[FRAMES_MAX];
-        run(argv, "0", event_log, sizeof event_log, &p);
-        const char *line2 = strchr(event_log, '\n');
-        int n1 = parse_stack(event_log, frames), n2 = line2 ? parse_stack(line2 + 1, second) : -1;
-        CHECK(count_of(event_log, "\n") == 2, "two events: %s", event_log);
+        int n1, n2;
+        run_two(argv, frames, &n1, second, &n2);
         CHECK(n1 >= 7 && n2 == n1, "%d and %d frames: %s", n1, n2, event_log);
         for (int i = 0; i < n1 && i < n2; i++)
             CHECK(strcmp(frames[i].sym, second[i].sym) == 0 && strcmp(frames[i].pc, second[i].pc) == 0,
@@ -273,6 +285,18 @@ int main(void)
                                                                       strcmp(frames[4].obj, "null") == 0
                                                                 : sym_is(&frames[4], ends[e].last_sym)),
               "last frame: %s in %s", n == 5 ? frames[4].sym : "-", n == 5 ? frames[4].obj : "-");
+        case_end();
+    }
+
+    case_begin("stack: process_vm_readv refused by a filter no hook saw: the caller's frame alone, "
+               "the program runs on");
+    if (walks_here()) {
+        const char *argv[] = {PROG, "chain", "refuse-later", NULL};
+        struct frame second[FRAMES_MAX];
+        int n1, n2;
+        run_two(argv, frames, &n1, second, &n2);
+        CHECK(n1 >= 7, "the first close, before the filter: %d frames: %s", n1, event_log);
+        CHECK(n2 == 1 && sym_is(&second[0], "level5"), "the second: %d frames: %s", n2, event_log);
         case_end();
     }
 

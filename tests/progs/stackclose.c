@@ -1,7 +1,7 @@
 /* Closes a TCP socket with unread bytes at the end of a known call chain,
  * for the "stack" field of the log.
  *
- * usage: stackclose chain|signal|jit|garbage|far [late-fin] [twice]
+ * usage: stackclose chain|signal|jit|garbage|far [late-fin] [twice|refuse-later]
  *   chain    main -> level1 -> direct_hop -> level2 -> level3 -> level4
  *            -> level5 -> close()
  *   signal   the same chain from a SIGUSR1 handler on a 16 KiB alternate
@@ -16,17 +16,28 @@
  *   late-fin the peer's FIN comes 300 ms after the close (asynchronous
  *            mode hands the socket to the library's thread), not before
  *   twice    two connections, one after the other, closed the same way
+ *   refuse-later  the same, and between the two closes a seccomp filter
+ *            that answers EPERM to process_vm_readv (and allows the rest)
+ *            is installed with the system call instruction, which no
+ *            library sees (x86-64)
  *
  * Prints "close_ms=N" (how long the chain took, but from the signal
  * handler) and "closed", and exits 0; 2 when it cannot set up. */
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -115,6 +126,30 @@ __asm__(".text\n"
 static const unsigned char jit_code[] = {0x48, 0x83, 0xec, 0x08, 0x48, 0x89, 0xf8, 0x89, 0xf7,
                                          0xff, 0xd0, 0x48, 0x83, 0xc4, 0x08, 0xc3};
 
+/* EPERM for process_vm_readv, the rest allowed; 0 once in place. */
+static int refuse_process_vm_readv(void)
+{
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_process_vm_readv, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {sizeof code / sizeof code[0], code};
+    long ret;
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        return -1;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"((long)SYS_seccomp), "D"((long)SECCOMP_SET_MODE_FILTER), "S"(0L),
+                       "d"(&prog)
+                     : "rcx", "r11", "memory");
+    return ret == 0 ? 0 : -1;
+}
+
 static hop_fn make_jit_hop(void)
 {
     void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -130,6 +165,10 @@ static hop_fn garbage_hop, far_hop;
 static hop_fn make_jit_hop(void)
 {
     return NULL;
+}
+static int refuse_process_vm_readv(void)
+{
+    return -1;
 }
 #endif
 
@@ -184,10 +223,11 @@ int main(int argc, char **argv)
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof sa;
     const char *mode = argc > 1 ? argv[1] : "chain";
-    int late_fin = 0, rounds = 1;
+    int late_fin = 0, rounds = 1, refuse_later = 0;
     for (int i = 2; i < argc; i++) {
         late_fin |= strcmp(argv[i], "late-fin") == 0;
-        rounds = strcmp(argv[i], "twice") == 0 ? 2 : rounds;
+        refuse_later |= strcmp(argv[i], "refuse-later") == 0;
+        rounds = strcmp(argv[i], "twice") == 0 || refuse_later ? 2 : rounds;
     }
 
     hop = strcmp(mode, "jit") == 0       ? make_jit_hop()
@@ -202,9 +242,14 @@ int main(int argc, char **argv)
     if (bind(listener, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(listener, 1) != 0 ||
         getsockname(listener, (struct sockaddr *)&sa, &len) != 0)
         return 2;
-    for (int i = 0; i < rounds; i++)
+    for (int i = 0; i < rounds; i++) {
+        if (i == 1 && refuse_later && refuse_process_vm_readv() != 0) {
+            printf("no seccomp filter on this machine\n");
+            return 2;
+        }
         if (close_one_connection(listener, &sa, mode, late_fin) != 0)
             return 2;
+    }
     printf("closed\n");
     return 0;
 }
