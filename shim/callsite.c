@@ -1,9 +1,11 @@
-/* Names the code that closed the socket: "handle_client+0x3f in /srv/app".
+/* Names the code that closed the socket: "handle_client+0x3f in /srv/app",
+ * and each frame of its stack as a JSON object (symbol, object, build ID,
+ * file offset).
  *
  * dladdr() would take the loader's lock and knows only dynamic symbols, so
- * this reads /proc/self/maps to find the object mapped at the address, maps
- * that file, and looks the address up in its .symtab (or .dynsym when
- * stripped). Raw syscalls and small stack buffers only: it may run in a
+ * this finds the object mapped at the address in /proc/self/maps (maps.c),
+ * maps that file, and looks the address up in its .symtab (or .dynsym when
+ * stripped), and the build ID in its notes. Raw syscalls and small stack buffers only: it may run in a
  * signal handler on a small alternate stack, and it runs only when an event
  * is logged. */
 #include <elf.h>
