@@ -24,7 +24,7 @@ B = build
 SHIM_SRC  = $(wildcard shim/*.c)
 SHIM_OBJ  = $(SHIM_SRC:shim/%.c=$(B)/shim/%.o)
 DEMO      = $(B)/echo-server $(B)/echo-client $(B)/prime-server $(B)/prime-client
-TESTLIB   = $(B)/tests/harness.o
+TESTLIB   = $(B)/tests/harness.o $(B)/tests/wan.o
 TEST_SRC  = $(wildcard tests/t_*.c)
 TESTS     = $(TEST_SRC:tests/%.c=$(B)/tests/%)
 TEST_PROGS = $(patsubst tests/progs/%.c,$(B)/tests/progs/%,$(wildcard tests/progs/*.c)) \

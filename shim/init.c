@@ -3,6 +3,7 @@
 
 #include "aside.h"
 #include "config.h"
+#include "identity.h"
 #include "internal_fd.h"
 #include "owner.h"
 #include "real.h"
@@ -43,6 +44,7 @@ __attribute__((constructor(101))) static void norst_init(void)
     stderr_remember(); /* before any warning */
     real_bind_at_load();
     fdtab_init();
+    identity_load(); /* before the log can write an event */
     config_load();
     if (norst_cfg.async)
         reaper_load();
