@@ -2,7 +2,7 @@
 # that produced them in docs/PERFORMANCE.md). Benchmarks are not tests: they
 # are built and run only here, never by "make" or "make check".
 
-BENCH_PROGS = $(B)/bench/close-cost $(B)/bench/server $(B)/bench/client \
+BENCH_PROGS = $(B)/bench/close-cost $(B)/bench/event-cost $(B)/bench/server $(B)/bench/client \
               $(B)/bench/pingload $(B)/bench/httpload
 
 .PHONY: bench bench-servers bench-report

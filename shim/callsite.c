@@ -1,9 +1,11 @@
-/* Names the code that closed the socket: "handle_client+0x3f in /srv/app".
+/* Names the code that closed the socket: "handle_client+0x3f in /srv/app",
+ * and each frame of its stack as a JSON object (symbol, object, build ID,
+ * file offset).
  *
  * dladdr() would take the loader's lock and knows only dynamic symbols, so
- * this reads /proc/self/maps to find the object mapped at the address, maps
- * that file, and looks the address up in its .symtab (or .dynsym when
- * stripped). Raw syscalls and small stack buffers only: it may run in a
+ * this finds the object mapped at the address in /proc/self/maps (maps.c),
+ * maps that file, and looks the address up in its .symtab (or .dynsym when
+ * stripped), and the build ID in its notes. Raw syscalls and small stack buffers only: it may run in a
  * signal handler on a small alternate stack, and it runs only when an event
  * is logged. */
 #include <elf.h>
@@ -17,6 +19,7 @@
 #include "callsite.h"
 #include "event.h"
 #include "fmt.h"
+#include "maps.h"
 #include "sys.h"
 
 #if UINTPTR_MAX == 0xffffffffffffffffULL
@@ -24,107 +27,16 @@ typedef Elf64_Ehdr Ehdr;
 typedef Elf64_Phdr Phdr;
 typedef Elf64_Shdr Shdr;
 typedef Elf64_Sym Sym;
+typedef Elf64_Nhdr Nhdr;
 #define ST_TYPE ELF64_ST_TYPE
 #else
 typedef Elf32_Ehdr Ehdr;
 typedef Elf32_Phdr Phdr;
 typedef Elf32_Shdr Shdr;
 typedef Elf32_Sym Sym;
+typedef Elf32_Nhdr Nhdr;
 #define ST_TYPE ELF32_ST_TYPE
 #endif
-
-/* A maps line's head (addresses, perms, offset, dev, inode and the padding
- * to the path's column) takes under 110 bytes on 64-bit: a path shorter
- * than PATH_ROOM always fits whole in line, and a longer one still shows as
- * at least PATH_ROOM long, which is refused. */
-#define PATH_ROOM 256
-
-struct mapping {
-    uintptr_t start, end, offset;
-    const char *path; /* in line */
-    char line[PATH_ROOM + 128];
-};
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-static const char *parse_hex(const char *p, uintptr_t *out)
-{
-    uintptr_t v = 0;
-    int d;
-    while ((d = hexval(*p)) >= 0) {
-        v = v << 4 | (uintptr_t)d;
-        p++;
-    }
-    *out = v;
-    return p;
-}
-
-static const char *skip_fields(const char *p, int count)
-{
-    for (int field = 0; field < count; field++) {
-        while (*p == ' ')
-            p++;
-        while (*p && *p != ' ')
-            p++;
-    }
-    while (*p == ' ')
-        p++;
-    return p;
-}
-
-/* One maps line, in m->line: "start-end perms offset dev inode   path". */
-static int parse_maps_line(uintptr_t addr, struct mapping *m)
-{
-    uintptr_t start, end, offset;
-    const char *p = parse_hex(m->line, &start);
-    if (*p != '-')
-        return 0;
-    p = parse_hex(p + 1, &end);
-    if (addr < start || addr >= end)
-        return 0;
-    p = parse_hex(skip_fields(p, 1), &offset); /* after perms */
-    p = skip_fields(p, 2);                       /* dev and inode */
-    if (*p != '/' || strlen(p) >= PATH_ROOM)
-        return 0;
-    m->path = p;
-    m->start = start;
-    m->end = end;
-    m->offset = offset;
-    return 1;
-}
-
-/* noinline, here and below: the two run one after the other, so their
- * buffers need not share one frame. */
-static __attribute__((noinline)) int find_mapping(uintptr_t addr, struct mapping *m)
-{
-    char buf[256]; /* the kernel keeps its place between reads */
-    size_t line_len = 0;
-    long fd = sys4(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0), n;
-    int found = 0;
-    if (fd < 0)
-        return 0;
-    while (!found && (n = sys3(SYS_read, fd, buf, sizeof buf)) > 0) {
-        for (long i = 0; i < n && !found; i++) {
-            if (buf[i] != '\n') {
-                if (line_len < sizeof m->line - 1)
-                    m->line[line_len++] = buf[i];
-                continue;
-            }
-            m->line[line_len] = '\0';
-            found = parse_maps_line(addr, m);
-            line_len = 0;
-        }
-    }
-    sys1(SYS_close, fd);
-    return found;
-}
 
 /* The symbol covering vaddr in a mapped ELF image, or NULL. */
 static const char *lookup_symbol(const unsigned char *image, size_t size, uintptr_t vaddr,
@@ -160,6 +72,34 @@ static const char *lookup_symbol(const unsigned char *image, size_t size, uintpt
     return NULL;
 }
 
+/* The object's build ID (its NT_GNU_BUILD_ID note), or 0 bytes. */
+static size_t build_id(const unsigned char *image, size_t size, const unsigned char **id)
+{
+    const Ehdr *eh = (const Ehdr *)image;
+    const Phdr *ph = (const Phdr *)(image + eh->e_phoff);
+    for (unsigned i = 0; i < eh->e_phnum; i++) {
+        if (ph[i].p_type != PT_NOTE || ph[i].p_offset > size || ph[i].p_filesz > size - ph[i].p_offset)
+            continue;
+        size_t at = ph[i].p_offset, end = at + ph[i].p_filesz, align = ph[i].p_align == 8 ? 8 : 4;
+        while (end - at >= sizeof(Nhdr)) {
+            const Nhdr *n = (const Nhdr *)(image + at);
+            size_t name = at + sizeof(Nhdr), namesz = (n->n_namesz + align - 1) & ~(align - 1);
+            if (namesz > end - name)
+                break;
+            size_t desc = name + namesz, descsz = (n->n_descsz + align - 1) & ~(align - 1);
+            if (descsz > end - desc)
+                break;
+            if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 &&
+                memcmp(image + name, "GNU", 4) == 0 && n->n_descsz > 0) {
+                *id = image + desc;
+                return n->n_descsz;
+            }
+            at = desc + descsz;
+        }
+    }
+    return 0;
+}
+
 /* Where the text goes: into b as it is, or (json) escaped into b, at most
  * left bytes of text in all. */
 struct site_out {
@@ -187,120 +127,236 @@ static void out_hex(struct site_out *o, unsigned long long v)
     out_str(o, text);
 }
 
-/* Map the mapping's file and name the address; 0 if the file is unusable. */
-static __attribute__((noinline)) int describe_in_file(struct site_out *o, const struct mapping *m,
-                                                     uintptr_t addr)
+/* An object's file, mapped for reading while an address in it is named. */
+struct object_file {
+    long fd;
+    const unsigned char *image;
+    size_t size;
+    uintptr_t vaddr; /* the address's, in the ELF's terms; 0 if no segment holds it */
+};
+
+static void object_close(struct object_file *f)
 {
-    long fd = sys4(SYS_openat, AT_FDCWD, m->path, O_RDONLY | O_CLOEXEC, 0);
-    if (fd < 0)
+    if (f->image)
+        sys2(SYS_munmap, f->image, f->size);
+    sys1(SYS_close, f->fd);
+}
+
+/* Map the mapping's file; 0 if it is unusable. */
+static __attribute__((noinline)) int object_open(const struct mapping *m, uintptr_t addr,
+                                                struct object_file *f)
+{
+    f->fd = sys4(SYS_openat, AT_FDCWD, m->path, O_RDONLY | O_CLOEXEC, 0);
+    f->image = NULL;
+    if (f->fd < 0)
         return 0;
-    int ok = 0;
     /* The file's size without a struct stat (144 bytes) on the stack. */
-    long end = sys3(SYS_lseek, fd, 0, SEEK_END);
+    long end = sys3(SYS_lseek, f->fd, 0, SEEK_END);
     if (end >= (long)sizeof(Ehdr)) {
-        size_t size = (size_t)end;
-        long map = raw_syscall6(SYS_mmap, 0, (long)size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (map < 0 && map > -4096)
-            map = 0;
-        const unsigned char *image = (const unsigned char *)map;
-        const Ehdr *eh = (const Ehdr *)image;
-        if (image && memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 &&
-            eh->e_phoff + (size_t)eh->e_phnum * sizeof(Phdr) <= size) {
-            /* file offset of the address, then the segment that holds it */
-            uintptr_t file_off = m->offset + (addr - m->start), vaddr = 0;
-            const Phdr *ph = (const Phdr *)(image + eh->e_phoff);
-            for (unsigned i = 0; i < eh->e_phnum; i++)
-                if (ph[i].p_type == PT_LOAD && file_off >= ph[i].p_offset &&
-                    file_off < ph[i].p_offset + ph[i].p_filesz)
-                    vaddr = ph[i].p_vaddr + (file_off - ph[i].p_offset);
-            uintptr_t sym_start = 0;
-            const char *name = vaddr ? lookup_symbol(image, size, vaddr, &sym_start) : NULL;
-            /* shown as the return address, as debuggers do */
-            if (name) {
-                out_str(o, name);
-                out_str(o, "+");
-                out_hex(o, vaddr + 1 - sym_start);
-            } else {
-                out_hex(o, vaddr + 1);
-            }
-            ok = 1;
-        }
-        if (image)
-            sys2(SYS_munmap, image, size);
+        f->size = (size_t)end;
+        long map = raw_syscall6(SYS_mmap, 0, (long)f->size, PROT_READ, MAP_PRIVATE, f->fd, 0);
+        f->image = map < 0 && map > -4096 ? NULL : (const unsigned char *)map;
     }
-    sys1(SYS_close, fd);
-    return ok;
+    const Ehdr *eh = (const Ehdr *)f->image;
+    if (!f->image || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
+        eh->e_phoff + (size_t)eh->e_phnum * sizeof(Phdr) > f->size) {
+        object_close(f);
+        return 0;
+    }
+    /* file offset of the address, then the segment that holds it */
+    uintptr_t file_off = m->offset + (addr - m->start);
+    const Phdr *ph = (const Phdr *)(f->image + eh->e_phoff);
+    f->vaddr = 0;
+    for (unsigned i = 0; i < eh->e_phnum; i++)
+        if (ph[i].p_type == PT_LOAD && file_off >= ph[i].p_offset &&
+            file_off < ph[i].p_offset + ph[i].p_filesz)
+            f->vaddr = ph[i].p_vaddr + (file_off - ph[i].p_offset);
+    return 1;
+}
+
+/* "symbol+0xoff" for addr, shown as the return address (addr + 1), as
+ * debuggers do (SYMBOL_NAMED), or the bare address when no symbol holds it
+ * (SYMBOL_ADDRESS); nothing when there is no segment to look in. */
+enum symbol_found { SYMBOL_NONE, SYMBOL_ADDRESS, SYMBOL_NAMED };
+static enum symbol_found out_symbol(struct site_out *o, const struct object_file *f)
+{
+    uintptr_t sym_start = 0;
+    const char *name = f->vaddr ? lookup_symbol(f->image, f->size, f->vaddr, &sym_start) : NULL;
+    if (name) {
+        out_str(o, name);
+        out_str(o, "+");
+        out_hex(o, f->vaddr + 1 - sym_start);
+        return SYMBOL_NAMED;
+    }
+    if (!f->vaddr)
+        return SYMBOL_NONE;
+    out_hex(o, f->vaddr + 1);
+    return SYMBOL_ADDRESS;
 }
 
 static void callsite(struct site_out *o, const void *caller)
 {
     struct mapping m;
+    struct object_file f;
     /* The return address points after the call; step back into it. */
     uintptr_t addr = (uintptr_t)caller - 1;
     if (!caller) {
         out_str(o, "(unknown)");
         return;
     }
-    if (!find_mapping(addr, &m)) {
+    if (!maps_find(addr, &m, NULL) || !m.path) {
         out_hex(o, addr + 1);
         return;
     }
-    size_t mark = o->b->len, left = o->left;
-    if (!describe_in_file(o, &m, addr)) {
-        o->b->len = mark;
-        o->left = left;
-        out_hex(o, addr + 1 - m.start + m.offset);
+    int named = object_open(&m, addr, &f);
+    if (named) {
+        size_t mark = o->b->len, left = o->left;
+        if (out_symbol(o, &f) == SYMBOL_NONE) {
+            o->b->len = mark;
+            o->left = left;
+            named = 0;
+        }
+        object_close(&f);
     }
+    if (!named)
+        out_hex(o, addr + 1 - m.start + m.offset);
     out_str(o, " in ");
     out_str(o, m.path);
 }
 
-/* Call sites named ahead, for the reaper thread. Naming one opens files
+/* A symbol longer than this is cut (C++ names can run to kilobytes). */
+#define FRAME_SYM_MAX 160
+
+static void out_quoted(struct fmtbuf *b, const char *s, size_t max)
+{
+    struct site_out o = {b, 1, max};
+    fmt_str(b, "\"");
+    out_str(&o, s);
+    fmt_str(b, "\"");
+}
+
+/* One frame of the "stack" field, for a return address pc:
+ * {"pc":"0x..","sym":"name+0x.." or null,"obj":"/path" or null,
+ *  "build_id":"hex" or null,"off":"0x.." or null}; off is pc's file offset. */
+static void frame_json(struct fmtbuf *b, uintptr_t pc)
+{
+    struct mapping m;
+    struct object_file f;
+    uintptr_t addr = pc - 1;
+    fmt_str(b, "{\"pc\":\"");
+    fmt_hex(b, pc);
+    fmt_str(b, "\",\"sym\":");
+    if (!maps_find(addr, &m, NULL) || !m.path) {
+        fmt_str(b, "null,\"obj\":null,\"build_id\":null,\"off\":null}");
+        return;
+    }
+    int named = object_open(&m, addr, &f);
+    size_t mark = b->len;
+    struct site_out sym = {b, 1, FRAME_SYM_MAX};
+    fmt_str(b, "\"");
+    if (named && out_symbol(&sym, &f) == SYMBOL_NAMED) {
+        fmt_str(b, "\"");
+    } else {
+        b->len = mark;
+        fmt_str(b, "null");
+    }
+    fmt_str(b, ",\"obj\":");
+    out_quoted(b, m.path, PATH_ROOM);
+    fmt_str(b, ",\"build_id\":");
+    const unsigned char *id = NULL;
+    size_t id_len = named ? build_id(f.image, f.size, &id) : 0;
+    if (id_len) {
+        fmt_str(b, "\"");
+        for (size_t i = 0; i < id_len && i < 64; i++) {
+            char hex[3] = {"0123456789abcdef"[id[i] >> 4], "0123456789abcdef"[id[i] & 15], 0};
+            fmt_str(b, hex);
+        }
+        fmt_str(b, "\"");
+    } else {
+        fmt_str(b, "null");
+    }
+    if (named)
+        object_close(&f);
+    fmt_str(b, ",\"off\":\"");
+    fmt_hex(b, m.offset + (pc - m.start));
+    fmt_str(b, "\"}");
+}
+
+/* Names looked up ahead, for the reaper thread. Naming one opens files
  * (/proc/self/maps, the object); an fd opened there, even for a moment,
  * takes the lowest free number while the application's threads run, and
  * the application's next accept() or open() would get another number than
- * without the library. So the closing thread names the call site before it
- * hands a socket over, and the reaper only reads the names: a few slots,
- * since the sites that close sockets in a program are few. */
+ * without the library. So the closing thread names the call site and its
+ * stack's frames before it hands a socket over, and the reaper only reads
+ * the names: a few slots, since the code paths that close sockets in a
+ * program are few. A slot's name is kept for good: code unloaded with
+ * dlclose() and other code loaded at its address would keep the old name. */
 #define SITE_SLOTS 32
 #define SITE_TEXT 400
+#define FRAME_SLOTS 64
+#define SLOT_TEXT 640
 
-static struct {
-    _Atomic uintptr_t caller; /* 0: free; claimed by the first to name it */
+struct name_slot {
+    _Atomic uintptr_t key; /* the address; 0: free, claimed by the first to name it */
     _Atomic int ready;
-    char text[SITE_TEXT];
-} sites[SITE_SLOTS];
+    char text[SLOT_TEXT];
+};
+static struct name_slot sites[SITE_SLOTS], frames[FRAME_SLOTS];
+
+/* The slot to fill for key: NULL when key has one already or none is free. */
+static struct name_slot *slot_claim(struct name_slot *slots, int count, uintptr_t key)
+{
+    for (int i = 0; key && i < count; i++) {
+        uintptr_t seen = atomic_load_explicit(&slots[i].key, memory_order_acquire);
+        if (seen == key)
+            return NULL;
+        if (seen == 0 && atomic_compare_exchange_strong(&slots[i].key, &seen, key))
+            return &slots[i];
+    }
+    return NULL;
+}
+
+/* A whole name (one cut short is never published). */
+static void slot_publish(struct name_slot *s, const struct fmtbuf *t)
+{
+    if (t->len + 1 < t->cap)
+        atomic_store_explicit(&s->ready, 1, memory_order_release);
+}
+
+static const char *slot_text(struct name_slot *slots, int count, uintptr_t key)
+{
+    for (int i = 0; key && i < count; i++)
+        if (atomic_load_explicit(&slots[i].key, memory_order_acquire) == key)
+            return atomic_load_explicit(&slots[i].ready, memory_order_acquire) ? slots[i].text
+                                                                                : NULL;
+    return NULL;
+}
 
 void callsite_remember(const void *caller)
 {
-    for (int i = 0; caller && i < SITE_SLOTS; i++) {
-        uintptr_t seen = atomic_load_explicit(&sites[i].caller, memory_order_acquire);
-        if (seen == (uintptr_t)caller)
-            return;
-        if (seen == 0 && atomic_compare_exchange_strong(&sites[i].caller, &seen, (uintptr_t)caller)) {
-            struct fmtbuf t = {sites[i].text, 0, SITE_TEXT - 1};
-            struct site_out o = {&t, 0, 0};
-            callsite(&o, caller);
-            sites[i].text[t.len] = '\0';
-            atomic_store_explicit(&sites[i].ready, 1, memory_order_release);
-            return;
-        }
-    }
+    struct name_slot *s = slot_claim(sites, SITE_SLOTS, (uintptr_t)caller);
+    if (!s)
+        return;
+    struct fmtbuf t = {s->text, 0, SITE_TEXT};
+    struct site_out o = {&t, 0, 0};
+    callsite(&o, caller);
+    slot_publish(s, &t);
 }
 
-static const char *remembered(const void *caller)
+void callsite_remember_frame(const void *pc)
 {
-    for (int i = 0; caller && i < SITE_SLOTS; i++)
-        if (atomic_load_explicit(&sites[i].caller, memory_order_acquire) == (uintptr_t)caller)
-            return atomic_load_explicit(&sites[i].ready, memory_order_acquire) ? sites[i].text
-                                                                                : NULL;
-    return NULL;
+    struct name_slot *s = slot_claim(frames, FRAME_SLOTS, (uintptr_t)pc);
+    if (!s)
+        return;
+    struct fmtbuf t = {s->text, 0, SLOT_TEXT};
+    frame_json(&t, (uintptr_t)pc);
+    slot_publish(s, &t);
 }
 
 /* A name remembered, else the lookup (SITE_RESOLVE) or the bare address. */
 static void site(struct site_out *o, const void *caller, enum site_lookup how)
 {
-    const char *text = remembered(caller);
+    const char *text = slot_text(sites, SITE_SLOTS, (uintptr_t)caller);
     if (text)
         out_str(o, text);
     else if (how == SITE_RESOLVE)
@@ -321,4 +377,22 @@ void fmt_callsite_json(struct fmtbuf *b, const void *caller, size_t max, enum si
     fmt_str(b, "\"");
     site(&o, caller, how);
     fmt_str(b, "\"");
+}
+
+void fmt_frame_json(struct fmtbuf *b, const void *pc, enum site_lookup how)
+{
+    const char *text = slot_text(frames, FRAME_SLOTS, (uintptr_t)pc);
+    if (!text && how == SITE_RESOLVE) {
+        callsite_remember_frame(pc); /* named once for every later event */
+        text = slot_text(frames, FRAME_SLOTS, (uintptr_t)pc);
+    }
+    if (text) {
+        fmt_str(b, text);
+    } else if (how == SITE_RESOLVE) {
+        frame_json(b, (uintptr_t)pc);
+    } else {
+        fmt_str(b, "{\"pc\":\"");
+        fmt_hex(b, (uintptr_t)pc);
+        fmt_str(b, "\",\"sym\":null,\"obj\":null,\"build_id\":null,\"off\":null}");
+    }
 }

@@ -15,4 +15,11 @@ void fmt_callsite_json(struct fmtbuf *b, const void *caller, size_t max, enum si
 /* Name the call site now, for a later SITE_REMEMBERED. */
 void callsite_remember(const void *caller);
 
+/* One frame of the "stack" field for a return address, as a JSON object
+ * (libnorst(7)); it takes at most FRAME_JSON_MAX bytes of b. */
+#define FRAME_JSON_MAX 3072
+void fmt_frame_json(struct fmtbuf *b, const void *pc, enum site_lookup how);
+/* Name the frame now, for a later SITE_REMEMBERED. */
+void callsite_remember_frame(const void *pc);
+
 #endif

@@ -42,6 +42,7 @@ struct close_event {
     } drain_state;
     int linger_timed;       /* SO_LINGER {1,N}: turned off with our FIN */
     enum site_lookup site_lookup; /* how the log may name the caller */
+    int stack_slot;         /* SITE_REMEMBERED: the stack taken at the handoff (stack.c), 0: none */
     int holder_pid;         /* ACT_SKIP_SHARED: who else holds it (0: unknown) */
     const char *share_reason;
 };

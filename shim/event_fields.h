@@ -16,13 +16,15 @@ enum field_kind {
     FIELD_NAME,           /* a string, one of a list of names */
     FIELD_BOOL_OR_NULL,   /* true, false, or null for "may have" */
     FIELD_STRING_OR_NULL,
+    FIELD_ARRAY,          /* of objects (JSON only) */
 };
 
 /* X(id, JSON key, text form, kind), in the order of the line. The text form
  * is what comes before the value in a text line: the key, or nothing for the
  * time (the line starts "libnorst: " and the time), or ": " before the call
  * site, which ends the line for people. shared and holder are in a line
- * only with action skip-shared; holder in text only when known. */
+ * only with action skip-shared; holder in text only when known; stack in
+ * JSON only. */
 #define EVENT_FIELDS(X)                                                                 \
     X(EF_TIME, "time", "", FIELD_STRING)              /* UTC, ISO 8601, ms */          \
     X(EF_PID, "pid", " pid=", FIELD_NUMBER)                                             \
@@ -43,7 +45,8 @@ enum field_kind {
     X(EF_UNIT, "unit", " unit=", FIELD_STRING_OR_NULL) /* systemd unit, else cgroup */  \
     X(EF_UID, "uid", " uid=", FIELD_NUMBER)                                             \
     X(EF_VERSION, "version", " v=", FIELD_STRING)     /* the library's */              \
-    X(EF_CALLER, "caller", ": ", FIELD_STRING_OR_NULL)
+    X(EF_CALLER, "caller", ": ", FIELD_STRING_OR_NULL)                                  \
+    X(EF_STACK, "stack", "", FIELD_ARRAY)             /* JSON only: the caller's frames */
 
 #define EVENT_FIELD_ID(id, json, text, kind) id,
 #define EVENT_FIELD_ROW(id, json, text, kind) [id] = {json, text, kind},

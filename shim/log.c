@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include "log.h"
 #include "log_file.h"
 #include "owner.h"
+#include "stack.h"
 #include "stderr_sink.h"
 #include "sys.h"
 
@@ -248,6 +250,8 @@ static int field_in_line(enum event_field f, const struct close_event *ev, enum 
         return ev->action == ACT_SKIP_SHARED;
     case EF_HOLDER:
         return ev->action == ACT_SKIP_SHARED && (form == LINE_JSON || ev->holder_pid > 0);
+    case EF_STACK:
+        return form == LINE_JSON;
     default:
         return 1;
     }
@@ -304,12 +308,17 @@ static void field_value(struct fmtbuf *b, enum event_field f, const struct close
             fmt_callsite(b, ev->caller, ev->site_lookup);
         }
         break;
+    case EF_STACK: fmt_stack_json(b, ev); break;
     case EVENT_FIELD_COUNT: break;
     }
 }
 
-/* The fields after the line's head. */
-static void format_event(struct fmtbuf *b, const struct close_event *ev, enum line_form form)
+/* The fields after the line's head. always_inline, this and write_event:
+ * in the frame of the buffer's owner, not one more frame on a small signal
+ * stack. */
+static inline __attribute__((always_inline)) void format_event(struct fmtbuf *b,
+                                                               const struct close_event *ev,
+                                                               enum line_form form)
 {
     if (form == LINE_JSON)
         fmt_str(b, "{");
@@ -364,18 +373,49 @@ __attribute__((noinline)) static void journal_event(const struct close_event *ev
     journal_send(&b);
 }
 
-void log_event(const struct close_event *ev)
+static inline __attribute__((always_inline)) void write_event(char *buf, size_t size,
+                                                              const struct close_event *ev)
 {
-    char buf[1024];
-    struct fmtbuf b = {buf, 0, sizeof buf - 1};
-    if (sink == LOG_NONE)
-        return;
-    if (sink == LOG_JOURNAL) {
-        journal_event(ev);
-        return;
-    }
+    struct fmtbuf b = {buf, 0, size - 1};
     line_head(&b, log_json ? LOG_JSON : LOG_TEXT);
     format_event(&b, ev, log_json ? LINE_JSON : LINE_TEXT);
     buf[b.len++] = '\n';
     log_write(buf, b.len);
+}
+
+/* noinline, this and the next: the small buffer's frame is not on the
+ * stack while a JSON line is written in pages of its own. */
+static __attribute__((noinline)) void write_small_event(const struct close_event *ev)
+{
+    char buf[1024];
+    write_event(buf, sizeof buf, ev);
+}
+
+/* A JSON line with its stack (8 frames of up to FRAME_JSON_MAX bytes) is
+ * built in pages mapped for it, off a small signal stack; without them it
+ * goes out with the frames that fit in the small buffer. */
+#define JSON_LINE_MAX (16 * 1024 + 8 * FRAME_JSON_MAX)
+
+static __attribute__((noinline)) void write_json_event(const struct close_event *ev)
+{
+    long map = raw_syscall6(SYS_mmap, 0, JSON_LINE_MAX, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (map < 0 && map > -4096) {
+        write_small_event(ev);
+        return;
+    }
+    write_event((char *)map, JSON_LINE_MAX, ev);
+    sys2(SYS_munmap, map, JSON_LINE_MAX);
+}
+
+void log_event(const struct close_event *ev)
+{
+    if (sink == LOG_NONE)
+        return;
+    if (sink == LOG_JOURNAL)
+        journal_event(ev);
+    else if (log_json)
+        write_json_event(ev);
+    else
+        write_small_event(ev);
 }

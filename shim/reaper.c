@@ -48,7 +48,6 @@
 #include <unistd.h>
 
 #include "aside.h"
-#include "callsite.h"
 #include "compat.h"
 #include "config.h"
 #include "drain.h"
@@ -61,6 +60,7 @@
 #include "reaper.h"
 #include "report.h"
 #include "sharing.h"
+#include "stack.h"
 #include "sys.h"
 #include "threads.h"
 
@@ -668,7 +668,7 @@ static int handoff(struct close_event *ev)
     e->ev = *ev;
     /* The reaper's log line must not open files: named here, now. */
     if (log_enabled() && ev->path != PATH_EXIT)
-        callsite_remember(ev->caller);
+        stack_remember(&e->ev, log_is_json() ? REMEMBER_STACK : REMEMBER_CALLER);
     e->ev.site_lookup = SITE_REMEMBERED;
     /* Once on the intake, the entry is the reaper's. */
     int head = atomic_load(&reaper.intake);

@@ -21,6 +21,7 @@ static const char *const kind_words[] = {
     [FIELD_NAME] = "name",
     [FIELD_BOOL_OR_NULL] = "true, false or null",
     [FIELD_STRING_OR_NULL] = "string or null",
+    [FIELD_ARRAY] = "array",
 };
 
 struct documented {

@@ -33,11 +33,12 @@ int main(void)
     case_begin("in a JSON log the stats line is a JSON object too, and UTF-8 in a path stays UTF-8");
     const char *json_env[] = {"NORST_STATS=1", "NORST_LOG=stderr", "NORST_LOG_FORMAT=json", NULL};
     /* a directory of this run's own: another run may be using its copy */
-    char dir[64], script[160], program[96], site[128];
+    char dir[64], script[160], program[96], site[128], frame_obj[128];
     snprintf(dir, sizeof dir, "/tmp/norst-caf\xc3\xa9-%d", (int)getpid());
     snprintf(script, sizeof script, "mkdir -p %s && cp ./echo-server %s/", dir, dir);
     snprintf(program, sizeof program, "%s/echo-server", dir);
-    snprintf(site, sizeof site, " in %s\"}", program);
+    snprintf(site, sizeof site, " in %s\",\"stack\":[", program);
+    snprintf(frame_obj, sizeof frame_obj, "\"obj\":\"%s\"", program);
     const char *copy[] = {"/bin/sh", "-c", script, NULL};
     const char *renamed[] = {program, "-n", "1", "5000", NULL};
     struct proc cp;
@@ -50,6 +51,7 @@ int main(void)
                                "\"drained_clean\":1,\"bound_hit\":0,\"skipped_shared\":0}}\n"),
           "stderr: %s", server.err);
     CHECK(contains(server.err, site), "stderr: %s", server.err);
+    CHECK(contains(server.err, frame_obj), "stderr: %s", server.err);
     unlink(program);
     rmdir(dir);
     case_end();
