@@ -34,6 +34,7 @@ const struct config_var config_vars[CONFIG_COUNT] = {
     [CONFIG_LOG_FORMAT] = {"NORST_LOG_FORMAT", CONFIG_WORD, 0, 0, LOG_TEXT, format_words,
                            "text or json", "text"},
     [CONFIG_LOG] = {"NORST_LOG", CONFIG_TEXT, 0, 0, 0, NULL, "FILE, stderr or syslog", NULL},
+    [CONFIG_STATUS_DIR] = {"NORST_STATUS_DIR", CONFIG_TEXT, 0, 0, 0, NULL, "a directory, or off", NULL},
 };
 
 /* Decimal digits only: no sign, no spaces, no suffix, no overflow. */
@@ -107,6 +108,7 @@ int config_parse(const char *const given[CONFIG_COUNT], struct norst_config *out
     out->max_linger = (long)v[CONFIG_MAX_LINGER];
     out->log_format = (enum log_format)v[CONFIG_LOG_FORMAT];
     out->log_target = v[CONFIG_LOG] ? given[CONFIG_LOG] : NULL;
+    out->status_dir = v[CONFIG_STATUS_DIR] ? given[CONFIG_STATUS_DIR] : NULL;
     if (!taken[CONFIG_BLOCK_MS] && !out->async)
         out->block_ms = THREADLESS_BLOCK_MS;
     return nbad;
