@@ -35,6 +35,7 @@ const struct config_var config_vars[CONFIG_COUNT] = {
                            "text or json", "text"},
     [CONFIG_LOG] = {"NORST_LOG", CONFIG_TEXT, 0, 0, 0, NULL, "FILE, stderr or syslog", NULL},
     [CONFIG_STATUS_DIR] = {"NORST_STATUS_DIR", CONFIG_TEXT, 0, 0, 0, NULL, "a directory, or off", NULL},
+    [CONFIG_ANNOUNCE] = {"NORST_ANNOUNCE", CONFIG_FLAG, 0, 1, 0, NULL, "0 or 1", "0"},
 };
 
 /* Decimal digits only: no sign, no spaces, no suffix, no overflow. */
@@ -109,6 +110,7 @@ int config_parse(const char *const given[CONFIG_COUNT], struct norst_config *out
     out->log_format = (enum log_format)v[CONFIG_LOG_FORMAT];
     out->log_target = v[CONFIG_LOG] ? given[CONFIG_LOG] : NULL;
     out->status_dir = v[CONFIG_STATUS_DIR] ? given[CONFIG_STATUS_DIR] : NULL;
+    out->announce = (int)v[CONFIG_ANNOUNCE];
     if (!taken[CONFIG_BLOCK_MS] && !out->async)
         out->block_ms = THREADLESS_BLOCK_MS;
     return nbad;

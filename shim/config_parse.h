@@ -23,12 +23,13 @@ struct norst_config {
     enum log_format log_format;
     const char *log_target;
     const char *status_dir;       /* NORST_STATUS_DIR: live counters; NULL: the default */
+    int announce;                 /* NORST_ANNOUNCE: a line to the log at load */
 };
 
 /* In the order a loader reports bad values. */
 enum config_id {
     CONFIG_MODE, CONFIG_LINGER_MS, CONFIG_IDLE_MS, CONFIG_BLOCK_MS, CONFIG_MAX_BYTES, CONFIG_STATS, CONFIG_ASYNC,
-    CONFIG_MAX_LINGER, CONFIG_LOG_FORMAT, CONFIG_LOG, CONFIG_STATUS_DIR, CONFIG_COUNT
+    CONFIG_MAX_LINGER, CONFIG_LOG_FORMAT, CONFIG_LOG, CONFIG_STATUS_DIR, CONFIG_ANNOUNCE, CONFIG_COUNT
 };
 
 enum config_kind {
