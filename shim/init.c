@@ -1,4 +1,5 @@
-/* Load-time set-up: symbols, the fd table, configuration, fork tracking. */
+/* Load-time set-up: symbols, the fd table, configuration, the live
+ * counters, fork tracking. */
 #include <pthread.h>
 
 #include "aside.h"
@@ -8,6 +9,7 @@
 #include "real.h"
 #include "reaper.h"
 #include "sharing.h"
+#include "stats.h"
 #include "stderr_sink.h"
 
 /* The reaper's lock is held across fork, so the child never copies a
@@ -31,6 +33,7 @@ static void after_fork_child(void)
     fdtab_after_fork_child();
     internal_fd_after_fork_child();
     reaper_fork(FORK_CHILD);
+    stats_after_fork_child();
 }
 
 /* Priority 101: before constructors of ordinary priority in this object, so
@@ -44,6 +47,7 @@ __attribute__((constructor(101))) static void norst_init(void)
     real_bind_at_load();
     fdtab_init();
     config_load();
+    stats_load();
     if (norst_cfg.async)
         reaper_load();
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);

@@ -1,0 +1,21 @@
+/* The library's live counters' page (status_page.h for the format):
+ * made at load and in each forked child, removed at a normal exit. */
+#ifndef NORST_STATUS_FILE_H
+#define NORST_STATUS_FILE_H
+
+#include "status_page.h"
+
+/* Makes, maps and fills this process's page, counters named by names[0..n)
+ * and zero. NULL: no live view (NORST_STATUS_DIR=off, or the directory
+ * refused; status_file_error() says why). Raw system calls only. */
+struct status_page *status_file_make(const char *const *names, int n);
+/* The page's path, or NULL. */
+const char *status_file_path(void);
+/* Why there is no page: 0 (off, or there is one), or a positive errno. */
+int status_file_error(void);
+/* A forked child: let go of the parent's mapping (the parent keeps the file). */
+void status_file_drop(struct status_page *page);
+/* At a normal exit: the file goes; the mapping stays until the process ends. */
+void status_file_remove(void);
+
+#endif
