@@ -44,9 +44,9 @@ all: $(B)/libnorst.so $(DEMO) $(ALL_EXTRA)
 $(B)/shim/%.o: shim/%.c | $(B)/shim
 	$(CC) $(SHIM_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-# The library names its version in its status page.
-$(B)/shim/status_file.o: $(B)/norst.defs
-$(B)/shim/status_file.o: SHIM_CFLAGS += -DNORST_VERSION='"$(VERSION)"'
+# The library names its version in its status page and its load line.
+$(B)/shim/status_file.o $(B)/shim/load_line.o: $(B)/norst.defs
+$(B)/shim/status_file.o $(B)/shim/load_line.o: SHIM_CFLAGS += -DNORST_VERSION='"$(VERSION)"'
 
 # The reaper's loop runs on its own thread's 256 KiB stack.
 $(B)/shim/reaper.o: STACK_GUARD = -Wframe-larger-than=2048

@@ -5,6 +5,7 @@
 #include "aside.h"
 #include "config.h"
 #include "internal_fd.h"
+#include "load_line.h"
 #include "owner.h"
 #include "real.h"
 #include "reaper.h"
@@ -48,6 +49,7 @@ __attribute__((constructor(101))) static void norst_init(void)
     fdtab_init();
     config_load();
     stats_load();
+    load_line_write();
     if (norst_cfg.async)
         reaper_load();
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
