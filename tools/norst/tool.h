@@ -3,7 +3,8 @@
  *   norst.c    options, finding libnorst.so, LD_PRELOAD, exec;
  *   elfinfo.c  what a program's ELF headers say about interposing close();
  *   report.c   "norst report": a summary of a JSON-lines event log;
- *   json.c     a small strict parser for one JSON object per line.
+ *   json.c     a small strict parser for one JSON object per line;
+ *   status.c   "norst status": the live counters of running processes.
  */
 #ifndef NORST_TOOL_H
 #define NORST_TOOL_H
@@ -42,5 +43,8 @@ void json_fields_clear(struct json_field *fields, size_t nfields);
 
 /* ---- norst report (report.c) ---- */
 int report_main(int argc, char **argv);
+
+/* ---- norst status (status.c) ---- */
+int status_main(int argc, char **argv);
 
 #endif
