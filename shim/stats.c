@@ -2,7 +2,7 @@
  * the process's status page while it runs; NORST_STATS=1 also prints them
  * in one summary line at exit. A close pays one relaxed atomic add (two
  * for TCP), on a page of its own process, with no lock: the close path is
- * async-signal-safe. */
+ * async-signal-safe (so is making a forked child's page: raw system calls). */
 #include "config.h"
 #include "event.h"
 #include "event_fields.h"
@@ -22,15 +22,49 @@ static const char *const names[STAT_COUNT] = {
 /* Where counting goes when there is no page: the same layout, private. */
 static struct status_page private_page;
 static struct status_page *page = &private_page;
+/* A forked child makes its page at its first TCP close, not in fork():
+ * most children exec or _exit before any, and a page made at fork would
+ * cost each of them some 100 us and, after _exit, stay behind. */
+enum child_page { CHILD_PAGE_NONE, CHILD_PAGE_WANTED, CHILD_PAGE_TAKEN };
+static int child_page = CHILD_PAGE_NONE;
 
 static void add(enum stat_counter which, uint64_t n)
 {
-    __atomic_fetch_add(&page->counters[which].value, n, __ATOMIC_RELAXED);
+    struct status_page *p = __atomic_load_n(&page, __ATOMIC_ACQUIRE);
+    __atomic_fetch_add(&p->counters[which].value, n, __ATOMIC_RELAXED);
+}
+
+static void move_private_counts(struct status_page *to)
+{
+    for (int i = 0; i < STAT_COUNT; i++)
+        __atomic_fetch_add(&to->counters[i].value,
+                           __atomic_exchange_n(&private_page.counters[i].value, 0, __ATOMIC_RELAXED),
+                           __ATOMIC_RELAXED);
+}
+
+/* One thread makes it; what was counted before moves over. A thread that
+ * took the private page just before the switch and adds to it after the
+ * second move loses that count: a same-instant race, in a child's first
+ * moments, that a lock in the close path would not be worth. */
+static void make_child_page(void)
+{
+    int wanted = CHILD_PAGE_WANTED;
+    if (!__atomic_compare_exchange_n(&child_page, &wanted, CHILD_PAGE_TAKEN, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_RELAXED))
+        return;
+    struct status_page *made = status_file_make(names, STAT_COUNT);
+    if (!made)
+        return;
+    move_private_counts(made);
+    __atomic_store_n(&page, made, __ATOMIC_RELEASE);
+    move_private_counts(made); /* what came while it was being made */
 }
 
 void stats_add(enum stat_counter which)
 {
     add(which, 1);
+    if (which == STAT_TCP && __atomic_load_n(&child_page, __ATOMIC_RELAXED) == CHILD_PAGE_WANTED)
+        make_child_page();
 }
 
 void stats_count_event(const struct close_event *ev)
@@ -61,12 +95,11 @@ void stats_load(void)
  * so there is nothing to race with. */
 void stats_after_fork_child(void)
 {
-    if (page != &private_page)
-        status_file_drop(page);
+    status_file_drop(page != &private_page ? page : NULL);
     page = &private_page;
     for (int i = 0; i < STAT_COUNT; i++)
         private_page.counters[i].value = 0;
-    stats_load();
+    child_page = norst_cfg.mode == MODE_OFF ? CHILD_PAGE_NONE : CHILD_PAGE_WANTED;
 }
 
 void stats_report(void)

@@ -2,7 +2,7 @@
  * directory of the effective uid's own, mapped shared, so that "norst
  * status" reads the counters while the close path only adds to them. No
  * fd stays open, no thread, no signal. Raw system calls only: a forked
- * child makes its page in the atfork handler. */
+ * child makes its page inside a close. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -165,9 +165,11 @@ struct status_page *status_file_make(const char *const *names, int n)
     return (struct status_page *)map;
 }
 
-void status_file_drop(struct status_page *page)
+void status_file_drop(struct status_page *parents)
 {
-    sys2(SYS_munmap, page, STATUS_PAGE_SIZE);
+    if (parents)
+        sys2(SYS_munmap, parents, STATUS_PAGE_SIZE);
+    page_path[0] = '\0';
 }
 
 void status_file_remove(void)

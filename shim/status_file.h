@@ -1,5 +1,6 @@
 /* The library's live counters' page (status_page.h for the format):
- * made at load and in each forked child, removed at a normal exit. */
+ * made at load and by a forked child at its first TCP close, removed at a
+ * normal exit. */
 #ifndef NORST_STATUS_FILE_H
 #define NORST_STATUS_FILE_H
 
@@ -13,8 +14,9 @@ struct status_page *status_file_make(const char *const *names, int n);
 const char *status_file_path(void);
 /* Why there is no page: 0 (off, or there is one), or a positive errno. */
 int status_file_error(void);
-/* A forked child: let go of the parent's mapping (the parent keeps the file). */
-void status_file_drop(struct status_page *page);
+/* A forked child: the parent's page is not its own. Unmaps it (NULL: none
+ * was mapped) and forgets its path; the parent keeps the file. */
+void status_file_drop(struct status_page *parents);
 /* At a normal exit: the file goes; the mapping stays until the process ends. */
 void status_file_remove(void);
 
