@@ -171,6 +171,24 @@ int main(void)
     CHECK(files_in(own_dir) == 0, "left in %s", own_dir);
     case_end();
 
+    case_begin("a forked child counts in a page of its own, made at its first TCP close");
+    closer_start(&server, 1, env, 4, "accept queued:5 fork-close:1500 sleep:3000 close sleep:1000");
+    int peer = peer_connect(4, 5000);
+    peer_send(peer, "hello", 5);
+    CHECK(proc_wait_output(&server, "child=", 3000), "no child: %s", server.out);
+    pid_t child = (pid_t)number_after(server.out, "child=");
+    /* the child's close: shared with the parent, left alone */
+    CHECK(wait_counter(child, "skipped_shared", 1, out, sizeof out), "child: %s", out);
+    CHECK(contains(out, "\"closes\":1,\"tcp_closes\":1,\"would_reset\":1,"), "child: %s", out);
+    CHECK(wait_counter(server.pid, "tcp_closes", 0, out, sizeof out), "parent: %s", out);
+    CHECK(files_in(own_dir) == 2, "in %s: not the parent's and the child's pages", own_dir);
+    sleep_ms(2000); /* the child has exited, normally */
+    CHECK(files_in(own_dir) == 1, "in %s: the child's page stayed", own_dir);
+    CHECK(wait_counter(server.pid, "would_reset", 1, out, sizeof out), "parent's close: %s", out);
+    close(peer);
+    proc_finish(&server, 5000);
+    case_end();
+
     case_begin("NORST_STATUS_DIR that cannot be used: no page, and the load line says why");
     const char *bad_env[] = {"NORST_STATUS_DIR=/nonexistent-norst-dir", "NORST_LOG=stderr", "NORST_ANNOUNCE=1",
                              NULL};
