@@ -73,6 +73,7 @@ int main(void)
     const char *client[] = {"./echo-client", "127.0.0.1", "5000", "twelve bytes", NULL};
     const char *argv[] = {"./echo-server", "-n", "3", "5000", NULL};
 
+    unsetenv("NORST_STATUS_DIR"); /* each case says where, or means the default */
     snprintf(dir, sizeof dir, "/tmp/norst-status-%d", (int)getpid());
     snprintf(own_dir, sizeof own_dir, "%s/" STATUS_SUBDIR_PREFIX "%u", dir, (unsigned)geteuid());
     snprintf(dir_option, sizeof dir_option, "--dir %s", dir);
@@ -187,6 +188,24 @@ int main(void)
     CHECK(wait_counter(server.pid, "would_reset", 1, out, sizeof out), "parent's close: %s", out);
     close(peer);
     proc_finish(&server, 5000);
+    case_end();
+
+    case_begin("by default the page is in /dev/shm, where norst status looks by default");
+    const char *plain[] = {"./echo-server", "-n", "1", "5000", NULL};
+    proc_start(&server, 1, NULL, plain, 1);
+    snprintf(args, sizeof args, "./norst status --json %d", (int)server.pid);
+    const char *status_default[] = {"/bin/sh", "-c", args, NULL};
+    CHECK(run_client(status_default, out, sizeof out) == 0 && contains(out, "\"comm\":\"echo-server\""),
+          "status: %s", out);
+    snprintf(expect, sizeof expect, "/dev/shm/" STATUS_SUBDIR_PREFIX "%u/%d-", (unsigned)geteuid(),
+             (int)server.pid);
+    char listing[300];
+    snprintf(listing, sizeof listing, "ls %s*", expect);
+    const char *ls[] = {"/bin/sh", "-c", listing, NULL};
+    CHECK(run_client(ls, out, sizeof out) == 0 && contains(out, expect), "ls: %s", out);
+    run_client(client, out, sizeof out);
+    CHECK(proc_finish(&server, 5000) == 0, "server: %s", server.err);
+    CHECK(run_client(ls, out, sizeof out) != 0, "still there: %s", out);
     case_end();
 
     case_begin("NORST_STATUS_DIR that cannot be used: no page, and the load line says why");
