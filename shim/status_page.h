@@ -25,7 +25,7 @@
  * with relaxed atomic adds, the command reads them with plain loads of
  * aligned 64-bit words (never torn on the 64-bit targets the library has). */
 struct status_counter {
-    char name[STATUS_NAME_MAX]; /* NUL-padded; empty: unused */
+    char name[STATUS_NAME_MAX]; /* [a-z0-9_], NUL-padded */
     uint64_t value;
 };
 
@@ -36,7 +36,7 @@ struct status_page {
     int32_t pid;
     uint32_t uid;      /* effective, when the page was made */
     uint64_t start_ticks;
-    int64_t made_at;   /* CLOCK_REALTIME seconds: load, or fork for a child */
+    int64_t made_at;   /* CLOCK_REALTIME seconds: at load; a forked child's at its first TCP close */
     char library[16];  /* the library's version */
     char mode[16];     /* NORST_MODE in force */
     uint32_t async;    /* NORST_ASYNC in force */

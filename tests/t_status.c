@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -145,6 +146,8 @@ int main(void)
     struct status_page page = {.version = STATUS_VERSION, .size = STATUS_PAGE_SIZE, .pid = (int32_t)getpid()};
     char name[64];
     memcpy(page.magic, STATUS_MAGIC, sizeof page.magic);
+    strcpy(page.library, "0.1.0");
+    strcpy(page.mode, "drain");
     pid_t gone = fork();
     if (gone == 0)
         _exit(0);
@@ -161,6 +164,28 @@ int main(void)
               count_of(out, "echo-server") == 1,
           "status: %s", out);
     CHECK(files_in(own_dir) == 1, "in %s: not just the server's page", own_dir);
+    case_end();
+
+    case_begin("a page with words the library never writes is passed over, not printed");
+    strcpy(page.counters[0].name, "x 1\nlibnorst_forged");
+    page.ncounters = 1;
+    snprintf(name, sizeof name, "%d-%llu", (int)getpid(), own_start_ticks());
+    plant(name, &page);
+    snprintf(args, sizeof args, "%s/%s", own_dir, name);
+    int planted = open(args, O_RDWR | O_CLOEXEC);
+    void *mapped = mmap(NULL, STATUS_PAGE_SIZE, PROT_READ, MAP_SHARED, planted, 0);
+    close(planted);
+    CHECK(mapped != MAP_FAILED, "cannot map %s", args);
+    snprintf(args, sizeof args, "--prometheus %s", dir);
+    CHECK(status_of(args, out, sizeof out) == 0, "status: %s", out);
+    snprintf(args, sizeof args, "%s/libnorst.prom", dir);
+    read_text_file(args, out, sizeof out);
+    CHECK(contains(out, "libnorst_processes 1\n") && !contains(out, "forged"), "textfile: %s", out);
+    unlink(args);
+    CHECK(files_in(own_dir) == 2, "in %s: the server's page and the odd one", own_dir);
+    munmap(mapped, STATUS_PAGE_SIZE);
+    snprintf(args, sizeof args, "%s/%s", own_dir, name);
+    unlink(args);
     case_end();
 
     case_begin("a page left by SIGKILL is removed by the next norst status");

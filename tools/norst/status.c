@@ -71,6 +71,32 @@ static int still_mapped(long pid, const char *dir_name, const char *file_name)
     return found;
 }
 
+/* A page is another user's file, and root may be the one reading it: its
+ * words go into a terminal and into node_exporter's textfile (a counter's
+ * name into a metric's), so only the characters the library writes pass. */
+static int plain_word(const char *s, size_t cap, const char *extra)
+{
+    size_t n = strnlen(s, cap);
+    if (n == 0 || n == cap)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+              strchr(extra, s[i])))
+            return 0;
+    return 1;
+}
+
+static int plain_page(const struct status_page *pg)
+{
+    if (pg->ncounters > STATUS_COUNTERS_MAX || !plain_word(pg->mode, sizeof pg->mode, "") ||
+        !plain_word(pg->library, sizeof pg->library, ".-+"))
+        return 0;
+    for (uint32_t i = 0; i < pg->ncounters; i++)
+        if (!plain_word(pg->counters[i].name, STATUS_NAME_MAX, ""))
+            return 0;
+    return 1;
+}
+
 enum page_state { PAGE_LIVE, PAGE_STALE, PAGE_SKIP };
 
 /* A page is live when the process named by its file (pid and start time)
@@ -91,20 +117,17 @@ static enum page_state read_page(int dirfd, const char *dir_name, const char *fi
     ssize_t n = pread(fd, &out->page, sizeof out->page, 0);
     close(fd);
     if (n != (ssize_t)sizeof out->page || memcmp(out->page.magic, STATUS_MAGIC, 8) != 0 ||
-        out->page.version != STATUS_VERSION || out->page.pid != pid)
+        out->page.version != STATUS_VERSION || out->page.pid != pid || !plain_page(&out->page))
         return PAGE_SKIP;
     if (!still_mapped(pid, dir_name, file_name))
         return PAGE_STALE;
-    if (out->page.ncounters > STATUS_COUNTERS_MAX)
-        out->page.ncounters = STATUS_COUNTERS_MAX;
-    for (uint32_t i = 0; i < out->page.ncounters; i++)
-        out->page.counters[i].name[STATUS_NAME_MAX - 1] = '\0';
-    out->page.library[sizeof out->page.library - 1] = '\0';
-    out->page.mode[sizeof out->page.mode - 1] = '\0';
     snprintf(path, sizeof path, "/proc/%ld/comm", pid);
     if (read_small(path, out->comm, sizeof out->comm) <= 0)
         strcpy(out->comm, "?");
     out->comm[strcspn(out->comm, "\n")] = '\0';
+    for (char *c = out->comm; *c; c++) /* a process names itself (PR_SET_NAME) */
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
     return PAGE_LIVE;
 }
 
