@@ -133,17 +133,32 @@ static void fill(struct status_page *p, unsigned long euid, const char *const *n
     __atomic_store_n((uint64_t *)(void *)p->magic, magic, __ATOMIC_RELEASE);
 }
 
+/* NORST_STATUS_DIR as it was at load: a forked child makes its page later,
+ * when the application may have changed its environment. */
+static const char *base_dir(void)
+{
+    static char copy[192];
+    if (!copy[0]) {
+        const char *given = norst_cfg.status_dir ? norst_cfg.status_dir : STATUS_DEFAULT_DIR;
+        size_t n = strlen(given);
+        if (n >= sizeof copy)
+            return NULL;
+        memcpy(copy, given, n + 1);
+    }
+    return copy;
+}
+
 struct status_page *status_file_make(const char *const *names, int n)
 {
-    const char *base = norst_cfg.status_dir ? norst_cfg.status_dir : STATUS_DEFAULT_DIR;
+    const char *base = base_dir();
     unsigned long euid = (unsigned long)sys0(SYS_geteuid);
     long fd = -1, map = -EBADF;
 
     page_path[0] = '\0';
     page_error = 0;
-    if (strcmp(base, "off") == 0)
+    if (base && strcmp(base, "off") == 0)
         return NULL;
-    long r = base[0] == '/' ? build_path(base, euid) : -EINVAL;
+    long r = !base ? -ENAMETOOLONG : base[0] == '/' ? build_path(base, euid) : -EINVAL;
     long dirfd = r < 0 ? r : open_own_dir(euid);
     if (dirfd >= 0)
         fd = create_file(dirfd, page_path + name_at);
