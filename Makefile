@@ -24,7 +24,7 @@ B = build
 SHIM_SRC  = $(wildcard shim/*.c)
 SHIM_OBJ  = $(SHIM_SRC:shim/%.c=$(B)/shim/%.o)
 DEMO      = $(B)/echo-server $(B)/echo-client $(B)/prime-server $(B)/prime-client
-TESTLIB   = $(B)/tests/harness.o
+TESTLIB   = $(B)/tests/harness.o $(B)/tests/wan.o
 TEST_SRC  = $(wildcard tests/t_*.c)
 TESTS     = $(TEST_SRC:tests/%.c=$(B)/tests/%)
 TEST_PROGS = $(patsubst tests/progs/%.c,$(B)/tests/progs/%,$(wildcard tests/progs/*.c)) \
@@ -43,10 +43,6 @@ all: $(B)/libnorst.so $(DEMO) $(ALL_EXTRA)
 
 $(B)/shim/%.o: shim/%.c | $(B)/shim
 	$(CC) $(SHIM_CFLAGS) $(DEPFLAGS) -c -o $@ $<
-
-# The library names its version in its status page and its load line.
-$(B)/shim/status_file.o $(B)/shim/load_line.o: $(B)/norst.defs
-$(B)/shim/status_file.o $(B)/shim/load_line.o: SHIM_CFLAGS += -DNORST_VERSION='"$(VERSION)"'
 
 # The reaper's loop runs on its own thread's 256 KiB stack.
 $(B)/shim/reaper.o: STACK_GUARD = -Wframe-larger-than=2048

@@ -5,9 +5,13 @@
 BENCH_PROGS = $(B)/bench/close-cost $(B)/bench/server $(B)/bench/client \
               $(B)/bench/pingload $(B)/bench/httpload
 
-.PHONY: bench bench-servers
+.PHONY: bench bench-servers bench-report
 bench: $(B)/libnorst.so $(BENCH_PROGS)
 	sh tools/bench/run.sh $(B)
+
+# norst report on a generated 1 GB JSON log (SIZE_MB=...): MB/s and memory.
+bench-report: $(B)/norst
+	sh tools/bench/report.sh $(B)
 
 # Only the real servers' sections (redis-server, nginx), about 2.5 minutes.
 bench-servers: $(B)/libnorst.so $(BENCH_PROGS)

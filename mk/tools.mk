@@ -12,6 +12,12 @@ NORST_DEFS = -DNORST_VERSION='"$(VERSION)"' -DNORST_LIBDIR='"$(PREFIX)/lib"'
 
 ALL_EXTRA += $(B)/norst
 
+# The library writes its version into every event (shim/identity.c), its
+# status page and its load line.
+VERSIONED_SHIM = $(B)/shim/identity.o $(B)/shim/status_file.o $(B)/shim/load_line.o
+$(VERSIONED_SHIM): CFLAGS += -DNORST_VERSION='"$(VERSION)"'
+$(VERSIONED_SHIM): $(B)/norst.defs
+
 # The definitions are compiled in: a stamp that changes only when they do
 # rebuilds norst after "make install PREFIX=..." with another prefix.
 $(B)/norst.defs: norst-defs-check | $(B)
@@ -35,6 +41,12 @@ $(B)/norst-shim/%.o: shim/%.c
 
 $(B)/norst: $(NORST_OBJ)
 	$(CC) $(PROG_CFLAGS) $(PROG_LDFLAGS) -o $@ $(NORST_OBJ)
+
+# norst report --resolve's test needs a program whose code loads at an
+# address other than its file offset: position-dependent (the last of
+# -fPIE/-fno-pie and -pie/-no-pie wins).
+$(B)/tests/progs/frame-nopie: PROG_CFLAGS += -fno-pie
+$(B)/tests/progs/frame-nopie: PROG_LDFLAGS += -no-pie
 
 # t_wrapper's statically linked program. Where the toolchain has no static
 # libc the link fails, nothing is built, and the test says it skips that case.

@@ -169,10 +169,15 @@ static void close_path_act(struct close_event *evs, int count, long block_deadli
 static void linger_here(struct close_event *ev)
 {
     drain_sockets(ev, 1, block_deadline(ev->path));
-    if (ev->outcome == OUT_BLOCK_BOUND && reaper_handoff(ev))
-        ev->drain_state = DRAIN_WITH_REAPER;
-    else
-        note_unread_at_close(ev, ev->fd);
+    if (ev->outcome == OUT_BLOCK_BOUND) {
+        ev->drain_state = DRAIN_LINGERING; /* only the caller's part ended */
+        if (reaper_handoff(ev)) {
+            ev->drain_state = DRAIN_WITH_REAPER;
+            return;
+        }
+        ev->drain_state = DRAIN_DONE;
+    }
+    note_unread_at_close(ev, ev->fd);
 }
 
 /* Our FIN is out: what can finish at once does, a peer whose FIN came

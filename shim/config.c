@@ -29,5 +29,10 @@ void config_load(void)
         config_warning_line(&b, &bad[i]);
         warn_stderr(line);
     }
-    log_open(norst_cfg.log_target, norst_cfg.log_format);
+    log_open(&norst_cfg);
+    /* Log mode exists to record; with nowhere to record, it is a no-op
+     * that looks like one that works. */
+    if (norst_cfg.mode == MODE_LOG && !log_enabled() && !norst_cfg.stats)
+        warn_stderr("libnorst: mode log and no log: closes change nothing and nothing is "
+                    "recorded; set NORST_LOG to a FILE, stderr, syslog or journal");
 }

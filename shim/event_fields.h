@@ -38,6 +38,11 @@ enum field_kind {
     X(EF_RST, "rst", " rst=", FIELD_BOOL_OR_NULL)     /* text: sent, none, possible */ \
     X(EF_SHARED, "shared", " shared=", FIELD_NAME)    /* why, from sharing_check */    \
     X(EF_HOLDER, "holder", " holder=", FIELD_NUMBER)  /* a holder's pid, 0: unknown */ \
+    X(EF_COMM, "comm", " comm=", FIELD_STRING)        /* identity.c, read at load */   \
+    X(EF_EXE, "exe", " exe=", FIELD_STRING)                                             \
+    X(EF_UNIT, "unit", " unit=", FIELD_STRING_OR_NULL) /* systemd unit, else cgroup */  \
+    X(EF_UID, "uid", " uid=", FIELD_NUMBER)                                             \
+    X(EF_VERSION, "version", " v=", FIELD_STRING)     /* the library's */              \
     X(EF_CALLER, "caller", ": ", FIELD_STRING_OR_NULL)
 
 #define EVENT_FIELD_ID(id, json, text, kind) id,

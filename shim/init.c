@@ -4,6 +4,7 @@
 
 #include "aside.h"
 #include "config.h"
+#include "identity.h"
 #include "internal_fd.h"
 #include "load_line.h"
 #include "owner.h"
@@ -47,6 +48,7 @@ __attribute__((constructor(101))) static void norst_init(void)
     stderr_remember(); /* before any warning */
     real_bind_at_load();
     fdtab_init();
+    identity_load(); /* before the log can write an event */
     config_load();
     stats_load();
     load_line_write();

@@ -66,7 +66,7 @@ void load_line_write(void)
     fmt_str(&b, f->mode);
     fmt_str(&b, config_vars[CONFIG_MODE].words[norst_cfg.mode]);
     fmt_str(&b, f->async_log[norst_cfg.async != 0]);
-    f->put(&b, norst_cfg.log_target);
+    f->put(&b, norst_cfg.log_sink == LOG_FILE ? norst_cfg.log_target : log_sink_words[norst_cfg.log_sink]);
     fmt_str(&b, f->status[page != NULL]);
     f->put(&b, page ? page : reason);
     fmt_str(&b, f->end[page != NULL]);

@@ -5,6 +5,7 @@
  * The sink fd is the shim's own: it is opened once at load (so a daemon that
  * later drops privileges or chroots keeps logging), moved to a high number,
  * and hidden from the application by internal_fd.c. */
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -13,20 +14,29 @@
 
 #include "callsite.h"
 #include "config_parse.h"
+#include "error_text.h"
 #include "event.h"
 #include "event_fields.h"
 #include "fmt.h"
+#include "identity.h"
 #include "internal_fd.h"
 #include "log.h"
+#include "log_file.h"
 #include "owner.h"
 #include "stderr_sink.h"
 #include "sys.h"
 
 /* The sink, set once at load by log_open and only read after. */
-enum log_sink { LOG_NONE, LOG_STDERR, LOG_SYSLOG, LOG_FILE };
 static enum log_sink sink = LOG_NONE;
-static int log_slot = -1; /* internal_fd slot of a file or syslog sink */
+static int log_slot = -1; /* internal_fd slot of a file, syslog or journal sink */
 static int log_json;
+static int syslog_priority = SYSLOG_DEFAULT_PRIORITY;
+
+/* syslog's tag and journald's SYSLOG_IDENTIFIER: rsyslog's programname. */
+#define LOG_IDENT "libnorst"
+/* A text line's head in a file or on stderr; syslog and journald have the
+ * identifier instead. */
+#define TEXT_HEAD LOG_IDENT ": "
 
 int log_enabled(void)
 {
@@ -45,56 +55,88 @@ void warn_stderr(const char *line)
     stderr_writev(iov, 2);
 }
 
-static int open_syslog_socket(void)
+/* A datagram socket connected to a local one (syslog's, journald's): the
+ * fd, or -errno. */
+static long open_local_socket(const char *path)
 {
-    struct sockaddr_un sun = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    memcpy(sun.sun_path, path, strlen(path) + 1);
     long fd = sys3(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return -1;
-    if (sys3(SYS_connect, fd, &sun, sizeof sun) < 0) {
+        return fd;
+    long err = sys3(SYS_connect, fd, &sun, sizeof sun);
+    if (err < 0) {
         sys1(SYS_close, fd);
-        return -1;
+        return err;
     }
-    return (int)fd;
+    return fd;
 }
 
-void log_open(const char *target, enum log_format format)
+/* "libnorst: NORST_LOG=TARGET: cannot WHAT (why); logging disabled" */
+static void say_cannot(const char *target, const char *what, long err)
 {
     char line[600];
     struct fmtbuf b = {line, 0, sizeof line};
-    int fd;
+    fmt_str(&b, "libnorst: NORST_LOG=");
+    fmt_json_str(&b, target);
+    fmt_str(&b, ": cannot ");
+    fmt_str(&b, what);
+    fmt_str(&b, " (");
+    fmt_error(&b, (int)-err);
+    fmt_str(&b, "); logging disabled");
+    warn_stderr(line);
+}
 
-    log_json = format == LOG_JSON;
-    if (!target || !*target)
+void log_open(const struct norst_config *cfg)
+{
+    long fd;
+
+    log_json = cfg->log_format == LOG_JSON;
+    syslog_priority = cfg->syslog_priority;
+    switch (cfg->log_sink) {
+    case LOG_NONE:
         return;
-    if (strcmp(target, "stderr") == 0) {
+    case LOG_STDERR:
         sink = LOG_STDERR;
         return;
+    case LOG_SYSLOG:
+        fd = open_local_socket(SYSLOG_SOCKET);
+        if (fd < 0)
+            say_cannot(log_sink_words[LOG_SYSLOG], "connect to " SYSLOG_SOCKET, fd);
+        break;
+    case LOG_JOURNAL:
+        fd = open_local_socket(JOURNAL_SOCKET);
+        if (fd < 0)
+            say_cannot(log_sink_words[LOG_JOURNAL], "connect to " JOURNAL_SOCKET, fd);
+        break;
+    case LOG_FILE:
+        fd = log_file_open(cfg->log_target);
+        if (fd < 0)
+            say_cannot(cfg->log_target, "open for appending", fd);
+        break;
     }
-    if (strcmp(target, "syslog") == 0) {
-        fd = open_syslog_socket();
-        if (fd < 0) {
-            warn_stderr("libnorst: NORST_LOG=syslog: cannot connect to /dev/log; logging disabled");
-            return;
-        }
-        sink = LOG_SYSLOG;
-    } else {
-        /* O_NOFOLLOW: a symlink planted at the path is refused, not followed. */
-        fd = (int)sys4(SYS_openat, AT_FDCWD, target,
-                       O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
-                       0600);
-        if (fd < 0) {
-            fmt_str(&b, "libnorst: NORST_LOG=");
-            fmt_json_str(&b, target);
-            fmt_str(&b, ": cannot open for appending (errno ");
-            fmt_ulong(&b, (unsigned long long)-fd);
-            fmt_str(&b, "); logging disabled");
-            warn_stderr(line);
-            return;
-        }
-        sink = LOG_FILE;
-    }
-    log_slot = internal_fd_adopt(fd);
+    if (fd < 0)
+        return;
+    sink = cfg->log_sink;
+    log_slot = internal_fd_adopt((int)fd);
+}
+
+/* syslog or journald restarted: its socket is a new one, and ours, still
+ * connected to the old, is refused (unix_dgram_sendmsg: ECONNREFUSED, then
+ * ENOTCONN). Connect anew, onto the same number (as log_file.c does, so a
+ * concurrent sender never uses a number the application may reuse), and
+ * send once more. */
+static void send_datagram(int fd, const char *buf, size_t len)
+{
+    long sent = sys3(SYS_sendto, fd, buf, len);
+    if (sent != -ECONNREFUSED && sent != -ENOTCONN)
+        return;
+    long fresh = open_local_socket(sink == LOG_JOURNAL ? JOURNAL_SOCKET : SYSLOG_SOCKET);
+    if (fresh < 0)
+        return;
+    sys3(SYS_dup3, fresh, fd, O_CLOEXEC);
+    sys1(SYS_close, fresh);
+    sys3(SYS_sendto, fd, buf, len);
 }
 
 static void log_write(const char *buf, size_t len)
@@ -113,9 +155,61 @@ static void log_write(const char *buf, size_t len)
         if (!yield_bounded(&spins))
             return; /* a signal handler interrupted the move: drop the line */
     int fd = internal_fd_get(log_slot);
-    if (fd >= 0)
-        sys3(sink == LOG_SYSLOG ? SYS_sendto : SYS_write, fd, buf, len);
+    if (fd >= 0 && sink == LOG_FILE) {
+        log_file_follow(fd);
+        sys3(SYS_write, fd, buf, len);
+    } else if (fd >= 0) {
+        send_datagram(fd, buf, len);
+    }
     internal_fd_leave();
+}
+
+/* What starts a line: syslog's "<PRI>libnorst[PID]: " (RFC 3164 4.1.3's
+ * TAG, so rsyslog's programname is libnorst and the JSON is its MSG), the
+ * text head in a file or on stderr, nothing before a JSON object. */
+static void line_head(struct fmtbuf *b, enum log_format format)
+{
+    if (sink == LOG_SYSLOG) {
+        fmt_str(b, "<");
+        fmt_long(b, syslog_priority);
+        fmt_str(b, ">" LOG_IDENT "[");
+        fmt_ulong(b, (unsigned long long)sys0(SYS_getpid));
+        fmt_str(b, "]: ");
+    } else if (format == LOG_TEXT) {
+        fmt_str(b, TEXT_HEAD);
+    }
+}
+
+/* journald's native protocol (systemd's "Native Journal Protocol"): one
+ * datagram of KEY=value lines. A value holds no newline here (those would
+ * need the binary form): one that slipped in becomes a space. The buffer's
+ * capacity leaves a byte for journal_send. */
+static void journal_value_end(struct fmtbuf *b, size_t from)
+{
+    for (size_t i = from; i < b->len; i++)
+        if (b->buf[i] == '\n')
+            b->buf[i] = ' ';
+    fmt_str(b, "\n");
+}
+
+/* A full buffer cut the last value short: it still ends its line. */
+static void journal_send(struct fmtbuf *b)
+{
+    if (b->len && b->buf[b->len - 1] != '\n')
+        b->buf[b->len++] = '\n';
+    log_write(b->buf, b->len);
+}
+
+/* The fields every entry has, up to "MESSAGE=" for the caller's value. */
+static void journal_head(struct fmtbuf *b)
+{
+    fmt_str(b, "PRIORITY=");
+    fmt_long(b, syslog_priority & 7);
+    fmt_str(b, "\nSYSLOG_FACILITY=");
+    fmt_long(b, syslog_priority >> 3);
+    fmt_str(b, "\nSYSLOG_IDENTIFIER=" LOG_IDENT "\nSYSLOG_PID=");
+    fmt_ulong(b, (unsigned long long)sys0(SYS_getpid));
+    fmt_str(b, "\nMESSAGE=");
 }
 
 void log_text(const char *text)
@@ -124,9 +218,22 @@ void log_text(const char *text)
     struct fmtbuf b = {buf, 0, sizeof buf - 1};
     if (sink == LOG_NONE)
         return;
-    if (sink == LOG_SYSLOG)
-        fmt_str(&b, "<28>"); /* LOG_DAEMON | LOG_WARNING */
+    /* The head is the sink's own: a line that carries the text head
+     * already loses it to syslog's tag or journald's identifier. */
+    if ((sink == LOG_SYSLOG || sink == LOG_JOURNAL) &&
+        strncmp(text, TEXT_HEAD, sizeof TEXT_HEAD - 1) == 0)
+        text += sizeof TEXT_HEAD - 1;
+    if (sink == LOG_JOURNAL)
+        journal_head(&b);
+    else if (sink == LOG_SYSLOG)
+        line_head(&b, LOG_JSON); /* the text brings its own form */
+    size_t from = b.len;
     fmt_str(&b, text);
+    if (sink == LOG_JOURNAL) {
+        journal_value_end(&b, from);
+        journal_send(&b);
+        return;
+    }
     buf[b.len++] = '\n';
     log_write(buf, b.len);
 }
@@ -158,6 +265,7 @@ static const char *const rst_json[] = {
 static void field_value(struct fmtbuf *b, enum event_field f, const struct close_event *ev,
                         enum line_form form)
 {
+    enum identity_form id_form = form == LINE_JSON ? ID_JSON : ID_TEXT;
     switch (f) {
     case EF_TIME: fmt_utc_time(b); break;
     case EF_PID: fmt_ulong(b, (unsigned long long)sys0(SYS_getpid)); break;
@@ -178,6 +286,11 @@ static void field_value(struct fmtbuf *b, enum event_field f, const struct close
         break;
     case EF_SHARED: fmt_str(b, ev->share_reason); break;
     case EF_HOLDER: fmt_long(b, ev->holder_pid); break;
+    case EF_COMM: fmt_identity(b, ID_COMM, id_form); break;
+    case EF_EXE: fmt_identity(b, ID_EXE, id_form); break;
+    case EF_UNIT: fmt_identity(b, ID_UNIT, id_form); break;
+    case EF_UID: fmt_identity(b, ID_UID, id_form); break;
+    case EF_VERSION: fmt_identity(b, ID_VERSION, id_form); break;
     case EF_CALLER:
         if (form == LINE_JSON && ev->caller)
             fmt_callsite_json(b, ev->caller, JSON_CALLER_MAX, ev->site_lookup);
@@ -195,9 +308,11 @@ static void field_value(struct fmtbuf *b, enum event_field f, const struct close
     }
 }
 
+/* The fields after the line's head. */
 static void format_event(struct fmtbuf *b, const struct close_event *ev, enum line_form form)
 {
-    fmt_str(b, form == LINE_JSON ? "{" : "libnorst: ");
+    if (form == LINE_JSON)
+        fmt_str(b, "{");
     for (enum event_field f = 0; f < EVENT_FIELD_COUNT; f++) {
         const struct event_field_form *field = &event_fields[f];
         int quoted = form == LINE_JSON &&
@@ -219,14 +334,47 @@ static void format_event(struct fmtbuf *b, const struct close_event *ev, enum li
         fmt_str(b, "}");
 }
 
+/* journald: the text line as MESSAGE, and each field as NORST_<NAME>, so
+ * that "journalctl NORST_ACTION=drain" selects. A frame of its own, never
+ * inlined: its buffer, with the line and the fields, is not log_event's. */
+__attribute__((noinline)) static void journal_event(const struct close_event *ev)
+{
+    char buf[1152];
+    struct fmtbuf b = {buf, 0, sizeof buf - 1};
+    journal_head(&b);
+    size_t from = b.len;
+    format_event(&b, ev, LINE_TEXT);
+    journal_value_end(&b, from);
+    for (enum event_field f = 0; f < EVENT_FIELD_COUNT; f++) {
+        /* journald records the process itself, from the kernel: _COMM,
+         * _EXE, _SYSTEMD_UNIT, _UID; the entry keeps its room for ours */
+        int journald_knows = f == EF_COMM || f == EF_EXE || f == EF_UNIT || f == EF_UID;
+        if (!field_in_line(f, ev, LINE_TEXT) || journald_knows)
+            continue;
+        fmt_str(&b, "NORST_");
+        for (const char *c = event_fields[f].json; *c; c++) {
+            char upper[2] = {*c >= 'a' && *c <= 'z' ? (char)(*c - 'a' + 'A') : *c, '\0'};
+            fmt_str(&b, upper);
+        }
+        fmt_str(&b, "=");
+        size_t value_from = b.len;
+        field_value(&b, f, ev, LINE_TEXT);
+        journal_value_end(&b, value_from);
+    }
+    journal_send(&b);
+}
+
 void log_event(const struct close_event *ev)
 {
     char buf[1024];
     struct fmtbuf b = {buf, 0, sizeof buf - 1};
     if (sink == LOG_NONE)
         return;
-    if (sink == LOG_SYSLOG)
-        fmt_str(&b, "<28>");
+    if (sink == LOG_JOURNAL) {
+        journal_event(ev);
+        return;
+    }
+    line_head(&b, log_json ? LOG_JSON : LOG_TEXT);
     format_event(&b, ev, log_json ? LINE_JSON : LINE_TEXT);
     buf[b.len++] = '\n';
     log_write(buf, b.len);

@@ -6,8 +6,9 @@
 
 struct close_event;
 
-/* target: NULL or "" for none, "stderr", "syslog", or a file. */
-void log_open(const char *target, enum log_format format);
+/* Opens the sink the configuration names (at load); a failure is said on
+ * stderr, in words, and leaves logging off. */
+void log_open(const struct norst_config *cfg);
 int log_enabled(void); /* a sink is open: events are written somewhere */
 int log_is_json(void);
 void log_event(const struct close_event *ev);

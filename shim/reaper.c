@@ -305,8 +305,8 @@ static int ingest(void)
             finish(i, FINISH_DRAIN_ENDED);
             continue;
         }
-        drain_prepare_read(e->fd);
-        /* Not watched, the socket still has the deadline bound; only the
+        /* drain_start, before every handoff, set the socket up for reading.
+         * Not watched, the socket still has the deadline bound; only the
          * EOF would be noticed late. Level-triggered: what arrived since
          * the drain is reported at once. */
         sys4(SYS_epoll_ctl, EPFD, EPOLL_CTL_ADD, e->fd, &pev);
@@ -520,7 +520,7 @@ static void setup_parts(void)
     return;
 fail:
     /* Most likely the fd limit: a later handoff tries again, and closes
-     * drain synchronously meanwhile. */
+     * linger only within NORST_BLOCK_MS meanwhile. */
     close_internal(&reaper.epfd);
     close_internal(&reaper.wakefd);
     atomic_store(&reaper.state, reaper.entries ? 0 : 1);
@@ -658,14 +658,14 @@ static int handoff(struct close_event *ev)
     return 1;
 refuse:
     atomic_fetch_sub(&reaper.lingering, 1);
-    return 0; /* the caller drains synchronously; our FIN may be out already */
+    return 0; /* the caller lingers within its budget; our FIN may be out already */
 }
 
 /* A fork between the duplicate and its mark in the fd table would give the
  * child an unmarked copy of the socket, which reaper_after_fork_child could
  * not close: the child would hold the socket, and reset it at its exit. So
  * fork waits for handoffs under way, and handoffs that begin while a fork
- * is being prepared drain synchronously (Dekker-style, seq_cst). */
+ * is being prepared stay with the caller (Dekker-style, seq_cst). */
 static _Atomic int handoffs_under_way;
 static _Atomic int forking; /* forks being prepared, in any thread */
 

@@ -1,10 +1,10 @@
-/* NORST_ASYNC=1: close() returns at once with the real close's result; our
+/* The reaper (the default, NORST_ASYNC=1): close() returns at once with the real close's result; our
  * FIN leaves at once; one background thread (started lazily, every signal
  * blocked) drains and closes. The application's fd number is free on
  * return and nothing of the old socket reaches it again: not through its
  * epoll set (an epoll server that reuses fd numbers under load), not in a
  * forked child, not across exec. Exit waits for the drains within one
- * bound; the NORST_MAX_LINGER cap falls back to the synchronous drain; an
+ * bound; past the NORST_MAX_LINGER cap a close lingers only NORST_BLOCK_MS; an
  * application at its fd limit gets the reaper's fds back. */
 #include <signal.h>
 #include <stdio.h>

@@ -1,5 +1,8 @@
-/* The drain is bounded. A peer that never closes: close() returns once
- * NORST_LINGER_MS has passed, and the log says so. A peer that floods: the
+/* The drain is bounded. Without the thread (NORST_ASYNC=0), a peer that
+ * never closes: close() returns once NORST_LINGER_MS has passed, and the log
+ * says so. With it, close() waits NORST_BLOCK_MS at most, the reaper the
+ * rest; a silent peer ends the linger at NORST_IDLE_MS, one that drips at
+ * NORST_LINGER_MS. A peer that floods: the
  * NORST_MAX_BYTES bound holds, and the reset that follows is counted on the
  * wire and in the log. */
 #include <errno.h>
@@ -86,8 +89,40 @@ static void flooding_peer(void)
     case_end();
 }
 
+/* The three clocks with the thread: the caller's budget, the idle bound,
+ * the total bound. drip_ms 0: the peer stays silent. */
+static void clocks(long drip_ms, const char *expect_outcome, long min_ms, long max_ms)
+{
+    struct proc server;
+    struct counters before;
+    char name[160];
+    const char *env[] = {"NORST_BLOCK_MS=200", "NORST_IDLE_MS=400", "NORST_LINGER_MS=900",
+                         "NORST_LOG=stderr", NULL};
+
+    snprintf(name, sizeof name, "thread: close waits its 200 ms budget; a peer %s ends at %s",
+             drip_ms ? "dripping a byte every 100 ms" : "silent", expect_outcome);
+    case_begin(name);
+    counters_read(&before);
+    closer_start(&server, 1, env, 4, "accept queued:10 read:1 close sleep:1500");
+    int fd = peer_connect(4, 5000);
+    peer_send_pattern(fd, 10);
+    for (long t = 0; drip_ms && t < 1400; t += drip_ms) {
+        sleep_ms(drip_ms);
+        send(fd, "x", 1, MSG_NOSIGNAL);
+    }
+    CHECK(proc_finish(&server, 10000) == 0, "server: %s", server.err);
+    close(fd);
+    long close_ms = number_after(server.out, "ms="), linger_ms = number_after(server.err, " ms=");
+    CHECK(close_ms >= 150 && close_ms < 600, "close took %ld ms, budget 200", close_ms);
+    CHECK(contains(server.err, expect_outcome), "log: %s", server.err);
+    CHECK(linger_ms >= min_ms && linger_ms < max_ms, "lingered %ld ms", linger_ms);
+    case_end();
+}
+
 int main(void)
 {
+    clocks(0, "outcome=idle-bound", 350, 800);
+    clocks(100, "outcome=time-bound", 850, 1400);
     silent_peer(0);
     silent_peer(1);
     flooding_peer();

@@ -13,10 +13,11 @@
  * and its latency counts from then, so a stalled loop shows in full; a
  * request not answered by the end counts as infinitely late.
  *
- * A close that drains synchronously (NORST_LINGER_MS, 2 s, against a peer
- * that never sends its FIN) stalls the loop 2 s per hostile peer, one a
- * second: the two cases on the good requests (served, p99) fail that way;
- * with the drain handed to the reaper (NORST_ASYNC=1) every case passes. */
+ * A close that drains in place (NORST_ASYNC=0: up to NORST_BLOCK_MS, 2 s,
+ * against a peer that never sends its FIN) stalls the loop 2 s per hostile
+ * peer, one a second: the two cases on the good requests (served, p99) fail
+ * that way, as they did when that was the default; with the drain handed to
+ * the reaper (the default) every case passes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

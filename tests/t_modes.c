@@ -3,7 +3,7 @@
  * in flight: arriving after the close, they are answered with an RST,
  * TCPAbortOnData while our FIN is unacknowledged, a bare TcpOutRsts from
  * the FIN_WAIT2 timewait socket after); a peer quiet for longer gets the
- * plain close. always lingers on every connected close; log changes
+ * plain close. unread lingers on unread data only. always lingers on every connected close; log changes
  * nothing but reports each would-be RST; off changes nothing and reports
  * nothing. */
 #include <stdio.h>
@@ -64,9 +64,11 @@ int main(void)
 {
     unread_case("drain", 0, "action=drain outcome=peer-eof drained=9");
     unread_case("always", 0, "action=drain outcome=peer-eof drained=9");
+    unread_case("unread", 0, "action=drain outcome=peer-eof drained=9");
     unread_case("log", 1, "action=log-only outcome=none drained=0 ms=0 rst=sent");
     unread_case("off", 1, NULL);
     in_flight_case("drain", "accept close", 0);
+    in_flight_case("unread", "accept close", 1);
     in_flight_case("drain", "accept sleep:150 close", 1);
     in_flight_case("always", "accept sleep:150 close", 0);
     in_flight_case("off", "accept close", 1);

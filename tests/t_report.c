@@ -50,23 +50,35 @@ static void section(const char *out, const char *title, char *rows, size_t cap)
     snprintf(rows, cap, "%.*s", (int)(len < cap ? len : cap - 1), start);
 }
 
-/* Runs echo-server under the shim with a JSON log, and three clients. */
-static void generate_log(const char *log, const char *mode, int family)
+/* Where the server runs: in the test's cgroup, or at the root of a cgroup
+ * namespace of its own (where /proc/self/cgroup names no cgroup). */
+enum server_cgroup { CGROUP_INHERITED, CGROUP_NAMESPACE_ROOT };
+#define UNSHARE "/usr/bin/unshare"
+
+/* Runs echo-server under the shim with a log, and three clients. */
+static void generate_log_in(const char *log, const char *mode, int family, const char *format,
+                            enum server_cgroup cgroup)
 {
-    char log_env[300], mode_env[32], out[4096];
+    char log_env[300], mode_env[32], format_env[32], out[4096];
     struct proc server;
     const char *host = family == 6 ? "::1" : "127.0.0.1";
     snprintf(log_env, sizeof log_env, "NORST_LOG=%s", log);
     snprintf(mode_env, sizeof mode_env, "NORST_MODE=%s", mode);
-    const char *env[] = {"NORST_LOG_FORMAT=json", log_env, mode_env, NULL};
-    const char *server_argv[] = {"./echo-server", "-n", "3", family == 6 ? "-6" : "5000",
-                                 family == 6 ? "5000" : NULL, NULL};
+    snprintf(format_env, sizeof format_env, "NORST_LOG_FORMAT=%s", format);
+    const char *env[] = {format_env, log_env, mode_env, NULL};
+    const char *server_argv[] = {UNSHARE, "-C", "./echo-server", "-n", "3",
+                                 family == 6 ? "-6" : "5000", family == 6 ? "5000" : NULL, NULL};
     const char *client_argv[] = {"./echo-client", host, "5000", "hello-world", NULL};
 
-    proc_start(&server, 1, env, server_argv, 1);
+    proc_start(&server, 1, env, server_argv + (cgroup == CGROUP_INHERITED ? 2 : 0), 1);
     for (int i = 0; i < 3; i++)
         run_client(client_argv, out, sizeof out);
     CHECK(proc_finish(&server, 10000) == 0, "server exit: %s", server.err);
+}
+
+static void generate_log(const char *log, const char *mode, int family, const char *format)
+{
+    generate_log_in(log, mode, family, format, CGROUP_INHERITED);
 }
 
 static void case_generated(const char *mode, int family)
@@ -78,7 +90,7 @@ static void case_generated(const char *mode, int family)
     snprintf(name, sizeof name, "report of a %s-mode log from echo-server, IPv%d", mode, family);
     case_begin(name);
     snprintf(log, sizeof log, "%s/%s-%d.json", tmpdir, mode, family);
-    generate_log(log, mode, family);
+    generate_log(log, mode, family, "json");
     CHECK(report(&p, log) == 0, "status: %s", p.err);
     CHECK(summary_value(p.out, "events") == 3, "report:\n%s", p.out);
     CHECK(summary_value(p.out, "lines skipped") == 0, "report:\n%s", p.out);
@@ -86,9 +98,15 @@ static void case_generated(const char *mode, int family)
     CHECK(summary_value(p.out, "resets sent") == (drain ? 0 : 3), "report:\n%s", p.out);
 
     /* One call site (its name depends on the build), three times. */
-    section(p.out, "would-be RSTs by caller", rows, sizeof rows);
+    section(p.out, "would-be RSTs by stack (or caller)", rows, sizeof rows);
     CHECK(strncmp(rows, "      3  ", 9) == 0 && strchr(rows, '\n') == rows + strlen(rows) - 1,
           "callers:\n%s", rows);
+    section(p.out, "would-be RSTs by process (comm exe unit)", rows, sizeof rows);
+    CHECK(strncmp(rows, "      3  echo-server  /", 23) == 0 && contains(rows, "/echo-server  "),
+          "processes:\n%s", rows);
+    section(p.out, "would-be RSTs by service (the side with the lower port)", rows, sizeof rows);
+    CHECK(strcmp(rows, family == 6 ? "      3  [::1]:5000\n" : "      3  127.0.0.1:5000\n") == 0,
+          "services:\n%s", rows);
     section(p.out, "would-be RSTs by peer", rows, sizeof rows);
     snprintf(peer_row, sizeof peer_row, "      3  %s\n", family == 6 ? "::1" : "127.0.0.1");
     CHECK(strcmp(rows, peer_row) == 0, "peers:\n%s", rows);
@@ -100,6 +118,78 @@ static void case_generated(const char *mode, int family)
         CHECK(strncmp(rows, "      3  ", 9) == 0, "outcomes:\n%s", rows);
         CHECK(contains(p.out, "\ndrain time, ms: no drains\n"), "report:\n%s", p.out);
     }
+    case_end();
+}
+
+/* The version norst reports, which the library it ships with writes. */
+static void tool_version(char *out, size_t cap)
+{
+    struct proc p;
+    const char *argv[] = {"./norst", "--version", NULL};
+    proc_start(&p, 0, NULL, argv, 0);
+    CHECK(proc_finish(&p, 10000) == 0, "norst --version: %s", p.err);
+    CHECK(sscanf(p.out, "norst %63s", out) == 1 && cap > 63, "norst --version: %s", p.out);
+}
+
+/* A program named with a space: a text line's values hold none. */
+static void check_spaced_name(void)
+{
+    char link[300], target[4096], log[300], log_env[320], text[8192], out[4200];
+    struct proc server;
+    snprintf(link, sizeof link, "%s/echo server", tmpdir);
+    CHECK(realpath("./echo-server", target) && symlink(target, link) == 0, "symlink %s", link);
+    snprintf(log, sizeof log, "%s/spaced.txt", tmpdir);
+    snprintf(log_env, sizeof log_env, "NORST_LOG=%s", log);
+    const char *env[] = {log_env, "NORST_MODE=log", NULL};
+    const char *server_argv[] = {link, "-n", "1", "5000", NULL};
+    const char *client_argv[] = {"./echo-client", "127.0.0.1", "5000", "hello-world", NULL};
+    proc_start(&server, 1, env, server_argv, 1);
+    run_client(client_argv, out, sizeof out);
+    CHECK(proc_finish(&server, 10000) == 0, "server exit: %s", server.err);
+    read_text_file(log, text, sizeof text);
+    /* comm is the name it was started by; exe the file, the link resolved */
+    snprintf(out, sizeof out, " comm=echo\\u0020server exe=%s unit=", target);
+    CHECK(contains(text, out), "want %s in:\n%s", out, text);
+}
+
+/* Every event names its process: a real server's, in both forms. */
+static void case_identity(void)
+{
+    char log[256], text[8192], version[64] = "", want[256];
+    case_begin("identity in every event: comm, exe, unit, uid, version");
+    tool_version(version, sizeof version);
+    snprintf(log, sizeof log, "%s/identity.json", tmpdir);
+    generate_log(log, "log", 4, "json");
+    read_text_file(log, text, sizeof text);
+    CHECK(count_of(text, "\"comm\":\"echo-server\",\"exe\":\"/") == 3, "log:\n%s", text);
+    CHECK(count_of(text, "/echo-server\",\"unit\":") == 3, "log:\n%s", text);
+    snprintf(want, sizeof want, ",\"uid\":%u,\"version\":\"%s\",\"caller\":", (unsigned)getuid(),
+             version);
+    CHECK(count_of(text, want) == 3, "want %s in:\n%s", want, text);
+    /* A unit is null, a cgroup path or a unit's name: never empty. */
+    CHECK(!contains(text, "\"unit\":\"\""), "log:\n%s", text);
+
+    snprintf(log, sizeof log, "%s/identity.txt", tmpdir);
+    generate_log(log, "log", 4, "text");
+    read_text_file(log, text, sizeof text);
+    CHECK(count_of(text, " comm=echo-server exe=/") == 3, "log:\n%s", text);
+    snprintf(want, sizeof want, " uid=%u v=%s: close() from ", (unsigned)getuid(), version);
+    CHECK(count_of(text, want) == 3, "want %s in:\n%s", want, text);
+
+    /* At the root of a cgroup namespace there is no unit: null, "-". */
+    if (system(UNSHARE " -C true 2>/dev/null") != 0) {
+        printf("note: no cgroup namespace here (" UNSHARE " -C): unit null not checked\n");
+    } else {
+        snprintf(log, sizeof log, "%s/root-cgroup.json", tmpdir);
+        generate_log_in(log, "log", 4, "json", CGROUP_NAMESPACE_ROOT);
+        read_text_file(log, text, sizeof text);
+        CHECK(count_of(text, "\"unit\":null,\"uid\":") == 3, "log:\n%s", text);
+        snprintf(log, sizeof log, "%s/root-cgroup.txt", tmpdir);
+        generate_log_in(log, "log", 4, "text", CGROUP_NAMESPACE_ROOT);
+        read_text_file(log, text, sizeof text);
+        CHECK(count_of(text, " unit=- uid=") == 3, "log:\n%s", text);
+    }
+    check_spaced_name();
     case_end();
 }
 
@@ -164,13 +254,24 @@ static const char hand_report[] =
     "would-be RSTs:   12\n"
     "resets sent:     4 (rst true)\n"
     "resets possible: 1 (rst null: sharing unknown)\n"
+    "first event:     2026-11-21T07:25:04.056Z\n"
+    "last event:      2026-11-21T07:25:04.056Z\n"
+    "per minute:      14.0 events, 12.0 would-be RSTs (mean over 1 minute)\n"
+    "busiest minute:  2026-11-21T07:25 (1 event)\n"
     "\n"
-    "would-be RSTs by caller:\n"
+    "would-be RSTs by stack (or caller):\n"
     "      6  handle_client+0x3f in /usr/sbin/foo\n"
     "      2  (unknown)\n"
     "      2  reap_idle+0x120 in /usr/sbin/foo\n"
     "      1  0x4a10 in /usr/sbin/foo\n"
     "      1  bell?\xc3\xa9+0x1 in /lib/libx.so\n"
+    "\n"
+    "would-be RSTs by process (comm exe unit):\n"
+    "     12  (unknown)\n"
+    "\n"
+    "would-be RSTs by service (the side with the lower port):\n"
+    "     11  (unknown)\n"
+    "      1  10.0.0.9:80\n"
     "\n"
     "would-be RSTs by peer:\n"
     "      3  10.0.0.1\n"
@@ -229,7 +330,10 @@ static void case_empty_and_unreadable(void)
                         "would-be RSTs:   0\n"
                         "resets sent:     0 (rst true)\n"
                         "resets possible: 0 (rst null: sharing unknown)\n"
-                        "\nwould-be RSTs by caller:\n  (none)\n"
+                        "first event:     (no times)\n"
+                        "\nwould-be RSTs by stack (or caller):\n  (none)\n"
+                        "\nwould-be RSTs by process (comm exe unit):\n  (none)\n"
+                        "\nwould-be RSTs by service (the side with the lower port):\n  (none)\n"
                         "\nwould-be RSTs by peer:\n  (none)\n"
                         "\noutcomes:\n  (none)\n"
                         "\ndrain time, ms: no drains\n") == 0,
@@ -253,6 +357,7 @@ int main(void)
     case_generated("log", 4);
     case_generated("drain", 4);
     case_generated("drain", 6);
+    case_identity();
     case_hand_written();
     case_empty_and_unreadable();
     char cmd[128];

@@ -19,6 +19,8 @@
 
 #include "harness.h"
 
+#define JOURNAL_SOCKET_PATH "/run/systemd/journal/socket"
+
 static char tmpdir[] = "/tmp/norst-wrapper-XXXXXX";
 static char library[PATH_MAX]; /* the absolute path norst should preload */
 
@@ -136,11 +138,11 @@ static void case_options(void)
     for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++)
         CHECK(has_line(p.out, expect[i]), "no %s in: %s", expect[i], p.out);
 
-    const char *long_opts[] = {"./norst", "--mode=always", "--linger-ms=0", "--log=syslog",
+    const char *long_opts[] = {"./norst", "--mode=always", "--linger-ms=0", "--log=stderr",
                                "--max-bytes", "0", "sh", "-c", "env", NULL};
     run_expect(&p, NULL, long_opts, 0);
     CHECK(has_line(p.out, "NORST_MODE=always") && has_line(p.out, "NORST_LINGER_MS=0") &&
-              has_line(p.out, "NORST_LOG=syslog") && has_line(p.out, "NORST_MAX_BYTES=0"),
+              has_line(p.out, "NORST_LOG=stderr") && has_line(p.out, "NORST_MAX_BYTES=0"),
           "env: %s", p.out);
     CHECK(!contains(p.out, "NORST_LOG_FORMAT") && !contains(p.out, "NORST_ASYNC") &&
               !contains(p.out, "NORST_STATS"),
@@ -170,6 +172,11 @@ static void case_bad_values(void)
         {"--max-bytes", "1e3", "--max-bytes"}, {"--max-bytes", "", "--max-bytes"},
         {"--max-bytes", "99999999999999999999999", "--max-bytes"},
         {"-l", "", "--log"},               {"--frobnicate", "x", "frobnicate"},
+        {"--syslog-priority", "daemon.loud", "--syslog-priority"},
+        {"--syslog-priority", "notice", "--syslog-priority"},
+        /* a value that looks like an option: getopt took the next word */
+        {"--log", "--", "--log"},          {"-l", "--json", "--log"},
+        {"-m", "-t", "--mode"},            {"--log", "-", "--log"},
     };
     struct proc p;
     case_begin("a bad option value exits 2, names the option, runs nothing");
@@ -181,6 +188,104 @@ static void case_bad_values(void)
               "%s '%s': stderr %s", bad[i].option, bad[i].value, p.err);
         CHECK(!contains(p.out, "ran"), "%s '%s': the command ran", bad[i].option, bad[i].value);
     }
+    CHECK(access("--", F_OK) != 0 && access("-", F_OK) != 0, "a log file named -- or - exists");
+    case_end();
+}
+
+/* Keywords in any case, as the library reads them. */
+static void case_keywords_any_case(void)
+{
+    struct proc p;
+    case_begin("keywords in any case: -l STDERR is stderr, -m LOG is log, no file made");
+    unlink("STDERR");
+    const char *argv[] = {"./norst", "-m", "LOG", "-l", "STDERR", "--syslog-priority",
+                          "Local0.Info", "sh", "-c", "env", NULL};
+    run_expect(&p, NULL, argv, 0);
+    CHECK(has_line(p.out, "NORST_MODE=LOG") && has_line(p.out, "NORST_LOG=STDERR") &&
+              has_line(p.out, "NORST_SYSLOG_PRIORITY=Local0.Info"),
+          "env: %s", p.out);
+    CHECK(access("STDERR", F_OK) != 0, "a file named STDERR was created");
+    CHECK(!contains(p.err, "warning"), "stderr: %s", p.err);
+    case_end();
+}
+
+/* The log is tried before the command runs: a target the library could
+ * not open is an error, in words, and nothing runs. */
+static void case_log_checked(void)
+{
+    struct proc p;
+    char file[PATH_MAX], option[PATH_MAX + 16], probe[PATH_MAX + 64];
+    struct stat st;
+
+    case_begin("the log target is checked before the command runs");
+    const char *missing_dir[] = {"./norst", "-m", "log", "-l", "/nonexistent/dir/x.json", "--",
+                                 "sh", "-c", "echo ran", NULL};
+    run_expect(&p, NULL, missing_dir, 2);
+    CHECK(contains(p.err, "norst: --log '/nonexistent/dir/x.json': cannot open for appending: "
+                          "No such file or directory"),
+          "stderr %s", p.err);
+    CHECK(!contains(p.out, "ran"), "the command ran");
+
+    const char *from_env[] = {"NORST_LOG=/nonexistent/dir/y.log", NULL};
+    const char *plain[] = {"./norst", "sh", "-c", "echo ran", NULL};
+    run_expect(&p, from_env, plain, 2);
+    CHECK(contains(p.err, "norst: NORST_LOG '/nonexistent/dir/y.log': cannot open"), "stderr %s",
+          p.err);
+    CHECK(!contains(p.out, "ran"), "the command ran");
+
+    /* a directory is no log file */
+    snprintf(option, sizeof option, "--log=%s", tmpdir);
+    const char *a_dir[] = {"./norst", option, "sh", "-c", "echo ran", NULL};
+    run_expect(&p, NULL, a_dir, 2);
+    CHECK(contains(p.err, "Is a directory") && !contains(p.out, "ran"), "stderr %s", p.err);
+
+    /* a good file exists, mode 0600, before the command starts */
+    tmp_path(file, sizeof file, "checked.log");
+    snprintf(option, sizeof option, "--log=%s", file);
+    snprintf(probe, sizeof probe, "test -f %s && echo present", file);
+    const char *good[] = {"./norst", option, "sh", "-c", probe, NULL};
+    run_expect(&p, NULL, good, 0);
+    CHECK(contains(p.out, "present"), "the file was not there: %s", p.out);
+    CHECK(stat(file, &st) == 0 && (st.st_mode & 0777) == 0600, "mode %o", st.st_mode & 0777);
+
+    /* the sockets of syslog and journald: where one is missing, its
+     * target cannot work (t_syslog runs them where they are) */
+    if (access("/dev/log", F_OK) == 0) {
+        printf("SKIP -l syslog without a syslog daemon: /dev/log exists here\n");
+    } else {
+        const char *syslog[] = {"./norst", "-l", "syslog", "sh", "-c", "echo ran", NULL};
+        run_expect(&p, NULL, syslog, 2);
+        CHECK(contains(p.err, "norst: --log 'syslog': cannot connect to /dev/log: No such file"),
+              "stderr %s", p.err);
+    }
+    if (access(JOURNAL_SOCKET_PATH, F_OK) == 0) {
+        printf("SKIP -l journal without journald: %s exists here\n", JOURNAL_SOCKET_PATH);
+    } else {
+        const char *journal[] = {"./norst", "-l", "Journal", "sh", "-c", "echo ran", NULL};
+        run_expect(&p, NULL, journal, 2);
+        CHECK(contains(p.err, "cannot connect to journald's " JOURNAL_SOCKET_PATH ": No such file"),
+              "stderr %s", p.err);
+    }
+    case_end();
+}
+
+/* Log mode that records nowhere is said before the command runs. */
+static void case_log_mode_warning(void)
+{
+    struct proc p;
+    static const char warning[] =
+        "norst: warning: mode log without --log: closes change nothing and nothing is recorded";
+    case_begin("mode log without a log: a warning, and the command runs");
+    const char *bare[] = {"./norst", "-m", "log", "sh", "-c", "echo ran", NULL};
+    run_expect(&p, NULL, bare, 0);
+    CHECK(has_line(p.err, warning), "stderr %s", p.err);
+    CHECK(contains(p.out, "ran"), "the command did not run");
+    const char *logged[] = {"./norst", "-m", "log", "-l", "stderr", "sh", "-c", "echo ran", NULL};
+    run_expect(&p, NULL, logged, 0);
+    CHECK(!contains(p.err, "warning"), "stderr %s", p.err);
+    const char *counted[] = {"./norst", "-m", "log", "--stats", "sh", "-c", "echo ran", NULL};
+    run_expect(&p, NULL, counted, 0);
+    CHECK(!contains(p.err, "warning"), "stderr %s", p.err);
     case_end();
 }
 
@@ -470,6 +575,9 @@ int main(void)
     case_preload();
     case_options();
     case_bad_values();
+    case_keywords_any_case();
+    case_log_checked();
+    case_log_mode_warning();
     case_version_help_usage();
     case_not_found();
     case_no_warning();

@@ -2,22 +2,27 @@
  * and the warning line a bad value gets (shim/config_warning.c). Built and
  * run by make check-fuzz; the parser is pure, so nothing else is linked.
  *
- * Input: up to ten fields separated by NUL bytes, one per variable in the
+ * Input: up to eleven fields separated by NUL bytes, one per variable in the
  * order of vars[] below. An empty field (or a missing one) leaves the
  * variable unset; otherwise its first byte is dropped (the seed corpus uses
  * '=') and the rest is the value, so "=" sets the variable to "".
  *
  * Each run parses the values and checks the result against an independent
  * model of the documented rules (libnorst(7)):
+ *   - words (modes, formats, log keywords, syslog names) match in any
+ *     ASCII case;
  *   - an accepted value lands in the configuration, a rejected one leaves
- *     the documented default;
+ *     the documented default, except a bad mode: log, which changes
+ *     nothing;
  *   - each rejected value gets exactly one warning, naming its variable,
  *     and accepted values get none;
  *   - no warning line carries a control byte (a value cannot forge a line),
  *     and every line ends naming the value used instead, which is the value
  *     that landed;
- *   - NORST_LOG is never rejected: any non-empty value is the log's target,
- *     for the log module to open. */
+ *   - NORST_LOG is never rejected: stderr, syslog or journal in any case
+ *     name those sinks, any other non-empty value is a file for the log
+ *     module to open;
+ *   - NORST_SYSLOG_PRIORITY is FACILITY.LEVEL by syslog's names. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,14 +32,23 @@
 #include "fmt.h"
 
 enum var {
-    MODE, LINGER_MS, MAX_BYTES, LOG, LOG_FORMAT, STATS, ASYNC, MAX_LINGER, IDLE_MS, BLOCK_MS, NVARS
+    MODE, LINGER_MS, MAX_BYTES, LOG, LOG_FORMAT, STATS, ASYNC, MAX_LINGER, IDLE_MS, BLOCK_MS,
+    SYSLOG_PRIORITY, NVARS
 };
 static const char *const vars[NVARS] = {
     "NORST_MODE",       "NORST_LINGER_MS", "NORST_MAX_BYTES", "NORST_LOG",
     "NORST_LOG_FORMAT", "NORST_STATS",     "NORST_ASYNC",     "NORST_MAX_LINGER",
-    "NORST_IDLE_MS",    "NORST_BLOCK_MS",
+    "NORST_IDLE_MS",    "NORST_BLOCK_MS",  "NORST_SYSLOG_PRIORITY",
 };
-static const char *const modes[] = {"drain", "always", "log", "off"};
+static const char *const modes[] = {"drain", "always", "log", "off", "unread"};
+/* syslog(3)'s facility and level names, by number ("" for none). */
+static const char *const facilities[24] = {
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
+    "authpriv", "ftp", "", "", "", "", "local0", "local1", "local2", "local3", "local4",
+    "local5", "local6", "local7",
+};
+static const char *const levels[8] = {"emerg", "alert", "crit", "err", "warning", "notice",
+                                      "info", "debug"};
 
 /* The parser's index of each variable here, found by name. */
 static int config_id_of[NVARS];
@@ -82,6 +96,36 @@ static int model_decimal(const char *s, unsigned long long max, unsigned long lo
     return 1;
 }
 
+/* s equals word (lower case) in any ASCII case; the word is not empty. */
+static int model_word(const char *s, const char *word)
+{
+    if (!*word)
+        return 0;
+    for (; *word; s++, word++)
+        if (*s != *word && !(*word >= 'a' && *word <= 'z' && *s == *word - 32))
+            return 0;
+    return *s == '\0';
+}
+
+/* FACILITY.LEVEL: facility * 8 + level, or -1. */
+static int model_priority(const char *s)
+{
+    for (int f = 0; f < 24; f++) {
+        size_t len = strlen(facilities[f]);
+        char head[16];
+        if (!len || strlen(s) <= len || s[len] != '.')
+            continue;
+        memcpy(head, s, len);
+        head[len] = '\0';
+        if (!model_word(head, facilities[f]))
+            continue;
+        for (int l = 0; l < 8; l++)
+            if (model_word(s + len + 1, levels[l]))
+                return f * 8 + l;
+    }
+    return -1;
+}
+
 /* 0 or 1 for a flag; -1 when rejected. Unset and "" mean the default. */
 static int model_flag(const char *s, int dflt)
 {
@@ -120,6 +164,10 @@ static void landed_text(enum var var, const struct norst_config *c, char *out, s
     case STATS: snprintf(out, cap, "%d", c->stats); break;
     case ASYNC: snprintf(out, cap, "%d", c->async); break;
     case MAX_LINGER: snprintf(out, cap, "%ld", c->max_linger); break;
+    case SYSLOG_PRIORITY:
+        snprintf(out, cap, "%s.%s", facilities[c->syslog_priority >> 3],
+                 levels[c->syslog_priority & 7]);
+        break;
     case LOG: case NVARS: snprintf(out, cap, "?"); break;
     }
 }
@@ -152,14 +200,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct norst_config want = {
         .mode = MODE_DRAIN, .linger_ms = 30000, .idle_ms = 5000, .block_ms = 0,
         .max_bytes = 16 << 20, .stats = 0, .async = 1, .max_linger = 4096,
-        .log_format = LOG_TEXT, .log_target = NULL,
+        .log_format = LOG_TEXT, .log_sink = LOG_NONE, .log_target = NULL,
+        .syslog_priority = 3 * 8 + 5,
     };
     unsigned long long v;
 
     if (values[MODE]) {
         rejected[MODE] = 1;
-        for (int m = 0; m < 4; m++)
-            if (strcmp(values[MODE], modes[m]) == 0) {
+        want.mode = MODE_LOG; /* unless a mode's word */
+        for (int m = 0; m < 5; m++)
+            if (model_word(values[MODE], modes[m])) {
                 want.mode = (enum norst_mode)m;
                 rejected[MODE] = 0;
             }
@@ -202,11 +252,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!block_taken && !want.async)
         want.block_ms = 2000;
     if (values[LOG_FORMAT]) {
-        want.log_format = strcmp(values[LOG_FORMAT], "json") == 0 ? LOG_JSON : LOG_TEXT;
-        rejected[LOG_FORMAT] = want.log_format != LOG_JSON && strcmp(values[LOG_FORMAT], "text") != 0;
+        want.log_format = model_word(values[LOG_FORMAT], "json") ? LOG_JSON : LOG_TEXT;
+        rejected[LOG_FORMAT] =
+            want.log_format != LOG_JSON && !model_word(values[LOG_FORMAT], "text");
     }
-    if (values[LOG] && *values[LOG])
-        want.log_target = values[LOG];
+    if (values[LOG] && *values[LOG]) {
+        if (model_word(values[LOG], "stderr"))
+            want.log_sink = LOG_STDERR;
+        else if (model_word(values[LOG], "syslog"))
+            want.log_sink = LOG_SYSLOG;
+        else if (model_word(values[LOG], "journal"))
+            want.log_sink = LOG_JOURNAL;
+        else {
+            want.log_sink = LOG_FILE;
+            want.log_target = values[LOG];
+        }
+    }
+    if (values[SYSLOG_PRIORITY]) {
+        int prio = model_priority(values[SYSLOG_PRIORITY]);
+        rejected[SYSLOG_PRIORITY] = prio < 0;
+        if (prio >= 0)
+            want.syslog_priority = prio;
+    }
 
     /* The warnings: whole lines, no control bytes, one per rejected value. */
     int warnings[NVARS] = {0};
@@ -249,6 +316,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         {BLOCK_MS, got.block_ms, want.block_ms},
         {MAX_BYTES, (long long)got.max_bytes, (long long)want.max_bytes},
         {LOG, (long long)(intptr_t)got.log_target, (long long)(intptr_t)want.log_target},
+        {LOG, got.log_sink, want.log_sink},
+        {SYSLOG_PRIORITY, got.syslog_priority, want.syslog_priority},
         {LOG_FORMAT, got.log_format, want.log_format},
         {STATS, got.stats, want.stats},
         {ASYNC, got.async, want.async},

@@ -9,6 +9,8 @@
  *   accept        accept the connection
  *   queued:N      wait until N bytes are queued unread (FIONREAD)
  *   read:N        read exactly N bytes
+ *   readq         read whatever is queued now, to EAGAIN (a server that
+ *                 takes its socket buffer into its own)
  *   write:N       write N bytes of the test pattern; prints "wrote=N"
  *   sleep:MS      sleep
  *   nonblock      set O_NONBLOCK on the connection
@@ -245,6 +247,10 @@ int main(int argc, char **argv)
             int queued = 0;
             while (ioctl(conn, FIONREAD, &queued) == 0 && queued < arg && now_ms() - start < 5000)
                 usleep(1000);
+        } else if (strcmp(step, "readq") == 0) {
+            char sink[65536];
+            while (recv(conn, sink, sizeof sink, MSG_DONTWAIT) > 0)
+                ;
         } else if (strncmp(step, "read:", 5) == 0) {
             char buf[65536];
             for (long got = 0; got < arg;) {

@@ -24,7 +24,7 @@ static const struct mode modes[] = {
     {"default", {NULL}, 1},
     {"always", {"NORST_MODE=always", NULL}, 1},
     {"log", {"NORST_MODE=log", NULL}, 1},
-    {"async", {"NORST_ASYNC=1", NULL}, 1},
+    {"no-thread", {"NORST_ASYNC=0", NULL}, 1},
 };
 #define NMODES (int)(sizeof modes / sizeof modes[0])
 

@@ -1,6 +1,8 @@
 /* What a program's ELF headers tell about interposing its close():
  *   no PT_INTERP       statically linked, the dynamic loader never runs;
- *   Go sections/notes  the Go runtime makes its own system calls.
+ *   Go sections/notes  the Go runtime makes its own system calls;
+ * and what norst report --resolve needs to name a frame: the build-id,
+ * whether symbols or DWARF are there, and where a file offset loads.
  * Both classes (32/64-bit) and both byte orders; every offset and count is
  * checked against the file's size before it is used. */
 #include <elf.h>
@@ -31,7 +33,7 @@ struct ehdr {
 
 struct phdr {
     uint32_t type;
-    uint64_t offset, filesz, align;
+    uint64_t offset, filesz, align, vaddr;
 };
 
 struct shdr {
@@ -104,10 +106,10 @@ static int read_phdr(const struct elf_file *f, const struct ehdr *h, uint64_t i,
     union { Elf64_Phdr w; Elf32_Phdr n; } e;
     if (read_entry(f, h->phoff, h->phentsize, i, &e, sizeof e.w, sizeof e.n) < 0)
         return -1;
-    *p = f->is64 ? (struct phdr){f32(f, e.w.p_type), f64(f, e.w.p_offset),
-                                 f64(f, e.w.p_filesz), f64(f, e.w.p_align)}
-                 : (struct phdr){f32(f, e.n.p_type), f32(f, e.n.p_offset),
-                                 f32(f, e.n.p_filesz), f32(f, e.n.p_align)};
+    *p = f->is64 ? (struct phdr){f32(f, e.w.p_type), f64(f, e.w.p_offset), f64(f, e.w.p_filesz),
+                                 f64(f, e.w.p_align), f64(f, e.w.p_vaddr)}
+                 : (struct phdr){f32(f, e.n.p_type), f32(f, e.n.p_offset), f32(f, e.n.p_filesz),
+                                 f32(f, e.n.p_align), f32(f, e.n.p_vaddr)};
     return 0;
 }
 
@@ -138,37 +140,42 @@ static void extended_counts(const struct elf_file *f, struct ehdr *h)
         h->shstrndx = s0.link;
 }
 
-/* A note with owner "Go" and type NT_GO_BUILDID in a PT_NOTE segment. */
-static int go_note(const struct elf_file *f, const struct phdr *p)
+/* The descriptor of the note of this owner and type in a PT_NOTE segment,
+ * at most cap bytes of it into desc_out (may be NULL); its size, or -1. */
+static long find_note(const struct elf_file *f, const struct phdr *p, const char *owner,
+                      uint32_t type, unsigned char *desc_out, size_t cap)
 {
     unsigned char buf[NOTE_SCAN_MAX];
     uint64_t len = p->filesz < sizeof buf ? p->filesz : sizeof buf;
-    uint64_t align = p->align == 8 ? 8 : 4;
+    uint64_t align = p->align == 8 ? 8 : 4, owner_len = strlen(owner) + 1;
     if (read_at(f, p->offset, buf, (size_t)len) < 0)
-        return 0;
+        return -1;
     for (uint64_t off = 0; off + 12 <= len;) {
         uint32_t word[3];
         memcpy(word, buf + off, sizeof word);
         uint64_t namesz = f32(f, word[0]), descsz = f32(f, word[1]);
         uint64_t name = off + 12;
         uint64_t desc = name + ((namesz + align - 1) & ~(align - 1));
-        if (namesz > len || descsz > len || desc > len)
-            return 0;
-        /* The Go linker writes the name padded, "Go\0\0" (namesz 4). */
-        if (f32(f, word[2]) == NT_GO_BUILDID && (namesz == 3 || namesz == 4) &&
-            memcmp(buf + name, "Go", 3) == 0)
-            return 1;
+        if (namesz > len || descsz > len || desc > len || descsz > len - desc)
+            return -1;
+        /* The Go linker writes its name padded, "Go\0\0" (namesz 4). */
+        if (f32(f, word[2]) == type && namesz >= owner_len &&
+            memcmp(buf + name, owner, owner_len) == 0) {
+            if (desc_out)
+                memcpy(desc_out, buf + desc, descsz < cap ? descsz : cap);
+            return (long)descsz;
+        }
         off = desc + ((descsz + align - 1) & ~(align - 1));
     }
-    return 0;
+    return -1;
 }
 
-static int go_section_name(const struct elf_file *f, uint64_t strtab_off, uint64_t strtab_size,
-                           uint32_t name)
+/* Whether the section's name is one of names[count]. */
+static int section_named(const struct elf_file *f, uint64_t strtab_off, uint64_t strtab_size,
+                         uint32_t name, const char *const *names, size_t count)
 {
-    static const char *const names[] = {".go.buildinfo", ".note.go.buildid"};
     char buf[24];
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    for (size_t i = 0; i < count; i++) {
         size_t len = strlen(names[i]) + 1;
         if (name < strtab_size && len <= strtab_size - name &&
             read_at(f, strtab_off + name, buf, len) == 0 && memcmp(buf, names[i], len) == 0)
@@ -177,7 +184,9 @@ static int go_section_name(const struct elf_file *f, uint64_t strtab_off, uint64
     return 0;
 }
 
-static int go_sections(const struct elf_file *f, const struct ehdr *h)
+/* Whether a section has one of names[count], or the type (0: any). */
+static int has_section(const struct elf_file *f, const struct ehdr *h, const char *const *names,
+                       size_t count, uint32_t type)
 {
     struct shdr strtab, s;
     size_t min = f->is64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
@@ -185,57 +194,106 @@ static int go_sections(const struct elf_file *f, const struct ehdr *h)
         h->shstrndx >= h->shnum || read_shdr(f, h, h->shstrndx, &strtab) < 0)
         return 0;
     for (uint64_t i = 1; i < h->shnum; i++)
-        if (read_shdr(f, h, i, &s) == 0 && go_section_name(f, strtab.offset, strtab.size, s.name))
+        if (read_shdr(f, h, i, &s) == 0 &&
+            ((type && s.type == type) ||
+             section_named(f, strtab.offset, strtab.size, s.name, names, count)))
             return 1;
     return 0;
 }
 
-static int inspect_fd(struct elf_file *f, struct elf_info *out)
+/* Opens path as an ELF executable or shared object whose program header
+ * table fits in it: 0, and *f, *h filled in (close f->fd); or -1. */
+static int elf_open(const char *path, struct elf_file *f, struct ehdr *h, int *elf_class)
 {
     unsigned char ident[EI_NIDENT];
-    struct ehdr h;
-    struct phdr p;
+    struct stat st;
     static const int native =
         __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB : ELFDATA2MSB;
 
+    *f = (struct elf_file){.fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)};
+    if (f->fd < 0)
+        return -1;
+    if (fstat(f->fd, &st) < 0 || !S_ISREG(st.st_mode))
+        goto fail;
+    f->size = (uint64_t)st.st_size;
     if (read_at(f, 0, ident, sizeof ident) < 0 || memcmp(ident, ELFMAG, SELFMAG) != 0 ||
         (ident[EI_CLASS] != ELFCLASS32 && ident[EI_CLASS] != ELFCLASS64) ||
         (ident[EI_DATA] != ELFDATA2LSB && ident[EI_DATA] != ELFDATA2MSB))
-        return 0;
+        goto fail;
     f->is64 = ident[EI_CLASS] == ELFCLASS64;
     f->swap = ident[EI_DATA] != native;
-    if (read_ehdr(f, &h) < 0 || (h.type != ET_EXEC && h.type != ET_DYN))
-        return 0;
-    extended_counts(f, &h);
-    if (!table_fits(f, h.phoff, h.phnum, h.phentsize,
+    *elf_class = ident[EI_CLASS];
+    if (read_ehdr(f, h) < 0 || (h->type != ET_EXEC && h->type != ET_DYN))
+        goto fail;
+    extended_counts(f, h);
+    if (!table_fits(f, h->phoff, h->phnum, h->phentsize,
                     f->is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr)))
-        return 0;
+        goto fail;
+    return 0;
+fail:
+    close(f->fd);
+    return -1;
+}
 
-    memset(out, 0, sizeof *out);
-    out->elf_class = ident[EI_CLASS];
-    out->machine = h.machine;
-    for (uint64_t i = 0; i < h.phnum; i++) {
-        if (read_phdr(f, &h, i, &p) < 0)
-            return 0;
-        if (p.type == PT_INTERP)
-            out->has_interp = 1;
-        else if (p.type == PT_NOTE && !out->is_go)
-            out->is_go = go_note(f, &p);
+static void hex_of(char *out, const unsigned char *bytes, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = "0123456789abcdef"[bytes[i] >> 4];
+        out[2 * i + 1] = "0123456789abcdef"[bytes[i] & 15];
     }
-    if (!out->is_go)
-        out->is_go = go_sections(f, &h);
-    return 1;
+    out[2 * n] = '\0';
 }
 
 int elf_inspect(const char *path, struct elf_info *out)
 {
-    struct stat st;
-    struct elf_file f = {.fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)};
-    if (f.fd < 0)
+    static const char *const go_names[] = {".go.buildinfo", ".note.go.buildid"};
+    static const char *const debug_names[] = {".debug_info", ".zdebug_info"};
+    unsigned char id[ELF_BUILD_ID_MAX];
+    struct elf_file f;
+    struct ehdr h;
+    struct phdr p;
+    int elf_class, ok = 1;
+
+    if (elf_open(path, &f, &h, &elf_class) < 0)
         return 0;
-    int ok = fstat(f.fd, &st) == 0 && S_ISREG(st.st_mode);
-    f.size = ok ? (uint64_t)st.st_size : 0;
-    ok = ok && inspect_fd(&f, out);
+    memset(out, 0, sizeof *out);
+    out->elf_class = elf_class;
+    out->machine = h.machine;
+    for (uint64_t i = 0; ok && i < h.phnum; i++) {
+        long n;
+        if (read_phdr(&f, &h, i, &p) < 0)
+            ok = 0;
+        else if (p.type == PT_INTERP)
+            out->has_interp = 1;
+        else if (p.type == PT_NOTE && !out->is_go)
+            out->is_go = find_note(&f, &p, "Go", NT_GO_BUILDID, NULL, 0) >= 0;
+        if (ok && p.type == PT_NOTE && !out->build_id[0] &&
+            (n = find_note(&f, &p, "GNU", NT_GNU_BUILD_ID, id, sizeof id)) > 0)
+            hex_of(out->build_id, id, (size_t)n < sizeof id ? (size_t)n : sizeof id);
+    }
+    if (ok && !out->is_go)
+        out->is_go = has_section(&f, &h, go_names, 2, 0);
+    out->has_symtab = ok && has_section(&f, &h, NULL, 0, SHT_SYMTAB);
+    out->has_debug_info = ok && has_section(&f, &h, debug_names, 2, 0);
     close(f.fd);
     return ok;
+}
+
+int elf_vaddr_of(const char *path, uint64_t offset, uint64_t *vaddr)
+{
+    struct elf_file f;
+    struct ehdr h;
+    struct phdr p;
+    int elf_class, found = 0;
+
+    if (elf_open(path, &f, &h, &elf_class) < 0)
+        return 0;
+    for (uint64_t i = 0; !found && i < h.phnum; i++)
+        if (read_phdr(&f, &h, i, &p) == 0 && p.type == PT_LOAD && offset >= p.offset &&
+            offset - p.offset < p.filesz) {
+            *vaddr = p.vaddr + (offset - p.offset);
+            found = 1;
+        }
+    close(f.fd);
+    return found;
 }

@@ -3,6 +3,8 @@
  * null; nested objects and arrays are validated and skipped. It captures only
  * the top-level members the caller names, so it needs no tree and no
  * allocation beyond those values. */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,16 +22,22 @@ struct sbuf {
     size_t len, cap;
 };
 
-static void sbuf_put(struct sbuf *s, char c)
+static void sbuf_append(struct sbuf *s, const char *bytes, size_t n)
 {
-    if (!s)
+    if (!s || !n)
         return;
-    if (s->len + 2 > s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 64;
+    if (s->len + n + 1 > s->cap) {
+        s->cap = (s->len + n + 1) * 2 > 64 ? (s->len + n + 1) * 2 : 64;
         s->buf = xrealloc(s->buf, s->cap);
     }
-    s->buf[s->len++] = c;
+    memcpy(s->buf + s->len, bytes, n);
+    s->len += n;
     s->buf[s->len] = '\0';
+}
+
+static void sbuf_put(struct sbuf *s, char c)
+{
+    sbuf_append(s, &c, 1);
 }
 
 static void skip_ws(struct cursor *c)
@@ -107,6 +115,28 @@ static int unicode_escape(struct cursor *c, struct sbuf *out)
     return 0;
 }
 
+/* Whether a byte of the word is '"', '\\' or below 0x20: the bit tricks
+ * of "Bit Twiddling Hacks" (haszero, hasless), eight bytes at a time. */
+static int word_has_special(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\');
+    return (((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) |
+            ((w - ones * 0x20) & ~w)) & highs ? 1 : 0;
+}
+
+/* Past the bytes from p that need no decoding: up to a quote, a backslash,
+ * a control byte, or end. */
+static const char *plain_run(const char *p, const char *end)
+{
+    uint64_t w;
+    while (end - p >= 8 && (memcpy(&w, p, 8), !word_has_special(w)))
+        p += 8;
+    while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
+        p++;
+    return p;
+}
+
 /* A string literal at the cursor; its decoded bytes go to out unless NULL. */
 static int string_literal(struct cursor *c, struct sbuf *out)
 {
@@ -114,6 +144,12 @@ static int string_literal(struct cursor *c, struct sbuf *out)
     if (!accept(c, '"'))
         return -1;
     while (c->p < c->end) {
+        /* a run of plain bytes at once: most strings are nothing else */
+        const char *run = c->p;
+        c->p = plain_run(c->p, c->end);
+        sbuf_append(out, run, (size_t)(c->p - run));
+        if (c->p == c->end)
+            break;
         unsigned char ch = (unsigned char)*c->p++;
         if (ch == '"')
             return 0;
@@ -174,12 +210,14 @@ static int number(struct cursor *c, double *out)
         if (digits(c) < 0)
             return -1;
     }
+    /* strtod wants a terminated string: a copy, on the stack when short. */
     size_t len = (size_t)(c->p - start);
-    char *copy = xrealloc(NULL, len + 1);
+    char small[64], *copy = len < sizeof small ? small : xrealloc(NULL, len + 1);
     memcpy(copy, start, len);
     copy[len] = '\0';
     *out = strtod(copy, NULL);
-    free(copy);
+    if (copy != small)
+        free(copy);
     return 0;
 }
 
@@ -205,7 +243,7 @@ static int element(struct cursor *c, struct capture *cap);
 static int value(struct cursor *c, struct json_field *dst)
 {
     struct sbuf text = {NULL, 0, 0};
-    struct json_field scratch = {NULL, JSON_ABSENT, NULL, 0};
+    struct json_field scratch = {NULL, JSON_ABSENT, NULL, 0, NULL, 0};
     if (!dst)
         dst = &scratch;
     free(dst->str);
@@ -283,7 +321,15 @@ static int member(struct cursor *c, struct capture *cap)
     }
     struct json_field *dst = cap->fields ? field_named(cap->fields, cap->nfields, &key) : NULL;
     free(key.buf);
-    return value(c, dst);
+    skip_ws(c);
+    const char *start = c->p;
+    if (value(c, dst) < 0)
+        return -1;
+    if (dst) {
+        dst->raw = start;
+        dst->raw_len = (size_t)(c->p - start);
+    }
+    return 0;
 }
 
 static int element(struct cursor *c, struct capture *cap)
@@ -299,6 +345,8 @@ void json_fields_clear(struct json_field *fields, size_t nfields)
         fields[i].str = NULL;
         fields[i].type = JSON_ABSENT;
         fields[i].num = 0;
+        fields[i].raw = NULL;
+        fields[i].raw_len = 0;
     }
 }
 
@@ -317,4 +365,46 @@ int json_parse_object(const char *text, size_t len, struct json_field *fields, s
         return -1;
     }
     return 0;
+}
+
+int json_each_object(const char *text, size_t len, struct json_field *fields, size_t nfields,
+                     void (*each)(void *ctx, const struct json_field *fields), void *ctx)
+{
+    struct cursor c = {text, text + len, 0};
+    int rc = -1;
+    if (!accept(&c, '['))
+        return -1;
+    if (accept(&c, ']'))
+        rc = 0;
+    else
+        do {
+            struct capture cap = {fields, nfields};
+            json_fields_clear(fields, nfields);
+            skip_ws(&c);
+            if (c.p == c.end || *c.p != '{' || container(&c, '{', '}', member, &cap) < 0)
+                break;
+            each(ctx, fields);
+            if (!accept(&c, ',')) {
+                rc = accept(&c, ']') ? 0 : -1;
+                break;
+            }
+        } while (1);
+    json_fields_clear(fields, nfields);
+    skip_ws(&c);
+    return rc == 0 && c.p == c.end ? 0 : -1;
+}
+
+void json_put_str(FILE *out, const char *s)
+{
+    putc('"', out);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(out, "\\%c", ch);
+        else if (ch < 0x20 || ch == 0x7f)
+            fprintf(out, "\\u%04x", ch);
+        else
+            putc(ch, out);
+    }
+    putc('"', out);
 }

@@ -1,7 +1,7 @@
 /* norst: run a command with libnorst preloaded.
  *
  *   norst [OPTIONS] [--] COMMAND [ARGS...]
- *   norst report [FILE]
+ *   norst report [--top N] [--json] [--resolve] [FILE...]
  *   norst status [--json | --prometheus DIR] [PID...]
  *
  * The options become the NORST_* variables the library reads; libnorst.so's
@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "config_parse.h"
@@ -33,26 +35,30 @@
 
 static const char usage_text[] =
     "usage: norst [OPTIONS] [--] COMMAND [ARGS...]\n"
-    "       norst report [FILE]\n"
+    "       norst report [--top N] [--json] [--resolve] [FILE...]\n"
     "       norst status [--json | --prometheus DIR] [PID...]\n"
     "\n"
     "Runs COMMAND with libnorst preloaded: closing a TCP socket with unread data\n"
     "sends a FIN and drains the socket instead of resetting the connection.\n"
     "\n"
-    "  -m, --mode MODE       drain (default), always, log or off  (NORST_MODE)\n"
+    "  -m, --mode MODE       drain (default), unread, always, log\n"
+    "                        or off                               (NORST_MODE)\n"
     "  -t, --linger-ms MS    linger at most MS in all (30000)     (NORST_LINGER_MS)\n"
     "      --idle-ms MS      stop when the peer is silent MS (5000) (NORST_IDLE_MS)\n"
     "      --block-ms MS     close() itself waits at most MS      (NORST_BLOCK_MS)\n"
     "      --max-bytes N     once the peer has our FIN, discard\n"
     "                        at most N bytes (16 MiB), 0: no bound (NORST_MAX_BYTES)\n"
-    "  -l, --log TARGET      FILE, stderr or syslog               (NORST_LOG)\n"
+    "  -l, --log TARGET      FILE, stderr, syslog or journal      (NORST_LOG)\n"
     "      --json            log JSON lines               (NORST_LOG_FORMAT=json)\n"
+    "      --syslog-priority PRI\n"
+    "                        FACILITY.LEVEL (daemon.notice) (NORST_SYSLOG_PRIORITY)\n"
     "      --sync            no thread: linger inside close() (NORST_ASYNC=0)\n"
     "      --stats           a summary line at exit       (NORST_STATS=1)\n"
     "  -h, --help            show this help\n"
     "      --version         show the version\n"
     "\n"
-    "norst report summarises a JSON log (FILE, or standard input).\n"
+    "norst report summarises JSON logs (FILEs, gzip'd ones too, or standard input):\n"
+    "by stack, process, service, peer and minute; norst report --help for more.\n"
     "norst status shows the live counters of running processes (norst status --help).\n"
     "See norst(1) and libnorst(7).\n";
 
@@ -80,13 +86,84 @@ static const char *checked(const char *option, enum config_id id, const char *va
 {
     const struct config_var *var = &config_vars[id];
     unsigned long long parsed;
+    /* "norst --log -- cmd": getopt took "--" as the value. No value of
+     * ours starts with '-' (a file that does: ./-name). */
+    if (value[0] == '-') {
+        fprintf(stderr, "norst: %s: '%s' looks like an option, not a value (for a file, "
+                        "write ./%s)\nTry 'norst --help'.\n", option, value, value);
+        exit(2);
+    }
     /* An empty --log would log nowhere: surely not what was meant. */
-    if (config_parse_value(var, value, &parsed) < 0 || (var->kind == CONFIG_TEXT && !parsed)) {
+    if (config_parse_value(var, value, &parsed) < 0 ||
+        (var->kind == CONFIG_LOG_TARGET && parsed == LOG_NONE)) {
         fprintf(stderr, "norst: %s: '%s': expected %s\nTry 'norst --help'.\n", option, value,
                 var->expected);
         exit(2);
     }
     return value;
+}
+
+/* ---- the configuration the command will run with ---- */
+
+/* What the library will read: the options, else the environment. */
+static void effective_config(const char *const set[CONFIG_COUNT], struct norst_config *cfg)
+{
+    const char *given[CONFIG_COUNT];
+    struct config_warning bad[CONFIG_COUNT];
+    for (int id = 0; id < CONFIG_COUNT; id++)
+        given[id] = set[id] ? set[id] : getenv(config_vars[id].name);
+    config_parse(given, cfg, bad); /* the library says what it ignores */
+}
+
+static int connect_local(const char *path)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0;
+    int err = errno;
+    if (fd >= 0)
+        close(fd);
+    errno = err;
+    return ok ? 0 : -1;
+}
+
+/* The log the library will open, tried first: a target it cannot open
+ * would leave the command running with logging off, the reason a line on
+ * its stderr. The file is created as the library creates it. */
+static void check_log(const struct norst_config *cfg, const char *from_option)
+{
+    const char *named = from_option ? "--log" : "NORST_LOG";
+    const char *value = from_option ? from_option : getenv(config_vars[CONFIG_LOG].name);
+    const char *what = NULL;
+    int ok = 1;
+
+    switch (cfg->log_sink) {
+    case LOG_NONE:
+    case LOG_STDERR:
+        return;
+    case LOG_SYSLOG:
+        what = "cannot connect to " SYSLOG_SOCKET;
+        ok = connect_local(SYSLOG_SOCKET) == 0;
+        break;
+    case LOG_JOURNAL:
+        what = "cannot connect to journald's " JOURNAL_SOCKET;
+        ok = connect_local(JOURNAL_SOCKET) == 0;
+        break;
+    case LOG_FILE: {
+        what = "cannot open for appending";
+        int fd = open(cfg->log_target, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+                                           O_NOCTTY, 0600);
+        ok = fd >= 0;
+        if (ok)
+            close(fd);
+        break;
+    }
+    }
+    if (!ok) {
+        fprintf(stderr, "norst: %s '%s': %s: %s\n", named, value, what, strerror(errno));
+        exit(2);
+    }
 }
 
 /* ---- finding the library ---- */
@@ -298,7 +375,7 @@ static int run(char **argv, const char *lib)
 }
 
 enum { OPT_MAX_BYTES = 256, OPT_IDLE_MS, OPT_BLOCK_MS, OPT_JSON, OPT_ASYNC, OPT_SYNC, OPT_STATS,
-       OPT_VERSION };
+       OPT_SYSLOG_PRIORITY, OPT_VERSION };
 
 int main(int argc, char **argv)
 {
@@ -313,6 +390,7 @@ int main(int argc, char **argv)
         {"async", no_argument, NULL, OPT_ASYNC}, /* the default now; still accepted */
         {"sync", no_argument, NULL, OPT_SYNC},
         {"stats", no_argument, NULL, OPT_STATS},
+        {"syslog-priority", required_argument, NULL, OPT_SYSLOG_PRIORITY},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -342,6 +420,10 @@ int main(int argc, char **argv)
         case OPT_ASYNC: set[CONFIG_ASYNC] = "1"; break;
         case OPT_SYNC: set[CONFIG_ASYNC] = "0"; break;
         case OPT_STATS: set[CONFIG_STATS] = "1"; break;
+        case OPT_SYSLOG_PRIORITY:
+            set[CONFIG_SYSLOG_PRIORITY] =
+                checked("--syslog-priority", CONFIG_SYSLOG_PRIORITY, optarg);
+            break;
         case 'h':
             fputs(usage_text, stdout);
             return 0;
@@ -359,12 +441,17 @@ int main(int argc, char **argv)
     }
 
     char *lib = find_library();
+    struct norst_config cfg;
+    effective_config(set, &cfg);
+    check_log(&cfg, set[CONFIG_LOG]);
     for (int id = 0; id < CONFIG_COUNT; id++)
         if (set[id])
             setenv(config_vars[id].name, set[id], 1);
-    const char *log = getenv(config_vars[CONFIG_LOG].name);
-    if (set[CONFIG_LOG_FORMAT] && (!log || !*log))
+    if (set[CONFIG_LOG_FORMAT] && cfg.log_sink == LOG_NONE)
         fputs("norst: warning: --json without --log: the library logs nowhere\n", stderr);
+    if (cfg.mode == MODE_LOG && cfg.log_sink == LOG_NONE && !cfg.stats)
+        fputs("norst: warning: mode log without --log: closes change nothing and nothing is "
+              "recorded\n", stderr);
     prepend_preload(lib);
     return run(argv + optind, lib);
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config_parse.h"
 #include "status_page.h"
 #include "tool.h"
 
@@ -369,14 +370,13 @@ int status_main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *base = getenv("NORST_STATUS_DIR"), *prometheus = NULL;
+    const char *env_dir = getenv(config_vars[CONFIG_STATUS_DIR].name), *base = NULL, *prometheus = NULL;
     enum output how = OUTPUT_TABLE;
     struct found f = {NULL, 0, 0};
     long *pids;
     int opt, status = 0;
 
-    if (!base || !*base)
-        base = STATUS_DEFAULT_DIR;
+    unsigned long long choice = DIRECTORY_DEFAULT;
     argv[0] = "norst status";
     while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
         switch (opt) {
@@ -387,10 +387,16 @@ int status_main(int argc, char **argv)
         default: fputs(usage, stderr); return 2;
         }
     }
-    if (strcmp(base, "off") == 0) {
+    /* Without --dir, the variable as the library reads it: a bad value
+     * means the default there too. */
+    if (!base && env_dir && config_parse_value(&config_vars[CONFIG_STATUS_DIR], env_dir, &choice) < 0)
+        choice = DIRECTORY_DEFAULT;
+    if (!base && choice == DIRECTORY_OFF) {
         fputs("norst status: NORST_STATUS_DIR=off: no process writes live counters\n", stderr);
         return 1;
     }
+    if (!base)
+        base = choice == DIRECTORY_GIVEN ? env_dir : STATUS_DEFAULT_DIR;
     size_t npids = (size_t)(argc - optind);
     pids = xrealloc(NULL, npids * sizeof *pids);
     for (size_t i = 0; i < npids; i++) {
