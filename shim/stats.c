@@ -2,7 +2,7 @@
  * the process's status page while it runs; NORST_STATS=1 also prints them
  * in one summary line at exit. A close pays one relaxed atomic add (two
  * for TCP), on a page of its own process, with no lock: the close path is
- * async-signal-safe (so is making a forked child's page: raw system calls). */
+ * async-signal-safe (so is making the page: raw system calls). */
 #include "config.h"
 #include "event.h"
 #include "event_fields.h"
@@ -22,11 +22,12 @@ static const char *const names[STAT_COUNT] = {
 /* Where counting goes when there is no page: the same layout, private. */
 static struct status_page private_page;
 static struct status_page *page = &private_page;
-/* A forked child makes its page at its first TCP close, not in fork():
- * most children exec or _exit before any, and a page made at fork would
- * cost each of them some 100 us and, after _exit, stay behind. */
-enum child_page { CHILD_PAGE_NONE, CHILD_PAGE_WANTED, CHILD_PAGE_TAKEN };
-static int child_page = CHILD_PAGE_NONE;
+/* A process makes its page at its first TCP close, not at load or fork:
+ * most processes never close a TCP socket (shells, compilers, a child that
+ * execs), and a page made for each of them would cost some 100 us and, after
+ * _exit (as dash ends), stay behind. */
+enum page_state { PAGE_NONE, PAGE_WANTED, PAGE_TAKEN };
+static int page_state = PAGE_NONE;
 
 static void add(enum stat_counter which, uint64_t n)
 {
@@ -46,10 +47,10 @@ static void move_private_counts(struct status_page *to)
  * took the private page just before the switch and adds to it after the
  * second move loses that count: a same-instant race, in a child's first
  * moments, that a lock in the close path would not be worth. */
-static void make_child_page(void)
+static void make_page(void)
 {
-    int wanted = CHILD_PAGE_WANTED;
-    if (!__atomic_compare_exchange_n(&child_page, &wanted, CHILD_PAGE_TAKEN, 0, __ATOMIC_ACQ_REL,
+    int wanted = PAGE_WANTED;
+    if (!__atomic_compare_exchange_n(&page_state, &wanted, PAGE_TAKEN, 0, __ATOMIC_ACQ_REL,
                                      __ATOMIC_RELAXED))
         return;
     struct status_page *made = status_file_make(names, STAT_COUNT);
@@ -63,8 +64,8 @@ static void make_child_page(void)
 void stats_add(enum stat_counter which)
 {
     add(which, 1);
-    if (which == STAT_TCP && __atomic_load_n(&child_page, __ATOMIC_RELAXED) == CHILD_PAGE_WANTED)
-        make_child_page();
+    if (which == STAT_TCP && __atomic_load_n(&page_state, __ATOMIC_RELAXED) == PAGE_WANTED)
+        make_page();
 }
 
 void stats_count_event(const struct close_event *ev)
@@ -83,12 +84,13 @@ void stats_count_event(const struct close_event *ev)
         add(STAT_DRAINED_CLEAN, 1);
 }
 
-/* Mode off changes nothing and counts nothing: no page either. */
+/* Mode off changes nothing and counts nothing: no page either. The
+ * directory is checked now, so the load line can say where the page will
+ * be, or why there will be none. */
 void stats_load(void)
 {
-    struct status_page *made = norst_cfg.mode == MODE_OFF ? NULL : status_file_make(names, STAT_COUNT);
-    if (made)
-        page = made;
+    if (norst_cfg.mode != MODE_OFF && status_file_check() == 0)
+        page_state = PAGE_WANTED;
 }
 
 /* Before the child's first close (fork returns after the atfork handlers),
@@ -99,7 +101,7 @@ void stats_after_fork_child(void)
     page = &private_page;
     for (int i = 0; i < STAT_COUNT; i++)
         private_page.counters[i].value = 0;
-    child_page = norst_cfg.mode == MODE_OFF ? CHILD_PAGE_NONE : CHILD_PAGE_WANTED;
+    page_state = norst_cfg.mode == MODE_OFF ? PAGE_NONE : PAGE_WANTED;
 }
 
 void stats_report(void)

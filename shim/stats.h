@@ -11,7 +11,7 @@ enum stat_counter {
 };
 void stats_add(enum stat_counter which);
 void stats_count_event(const struct close_event *ev);
-void stats_load(void);             /* at load: the page, if one can be made */
+void stats_load(void);             /* at load: whether a page can be made */
 void stats_after_fork_child(void); /* the child counts from zero, in a page of its own */
 void stats_report(void);           /* at a normal exit: the summary line; the page goes */
 

@@ -148,18 +148,44 @@ static const char *base_dir(void)
     return copy;
 }
 
-struct status_page *status_file_make(const char *const *names, int n)
+static int status_off(void)
 {
     const char *base = base_dir();
-    unsigned long euid = (unsigned long)sys0(SYS_geteuid);
-    long fd = -1, map = -EBADF;
+    return base && strcmp(base, "off") == 0;
+}
 
-    page_path[0] = '\0';
-    page_error = 0;
-    if (base && strcmp(base, "off") == 0)
-        return NULL;
+/* The path built and the directory opened: an fd, or -errno (page_error). */
+static long open_page_dir(unsigned long euid)
+{
+    const char *base = base_dir();
     long r = !base ? -ENAMETOOLONG : base[0] == '/' ? build_path(base, euid) : -EINVAL;
     long dirfd = r < 0 ? r : open_own_dir(euid);
+    page_error = dirfd < 0 ? (int)-dirfd : 0;
+    if (dirfd < 0)
+        page_path[0] = '\0';
+    return dirfd;
+}
+
+int status_file_check(void)
+{
+    page_path[0] = '\0';
+    page_error = 0;
+    if (status_off())
+        return -1;
+    long dirfd = open_page_dir((unsigned long)sys0(SYS_geteuid));
+    if (dirfd < 0)
+        return (int)dirfd;
+    sys1(SYS_close, dirfd);
+    return 0;
+}
+
+struct status_page *status_file_make(const char *const *names, int n)
+{
+    unsigned long euid = (unsigned long)sys0(SYS_geteuid);
+    long fd = -1, map = -EBADF;
+    if (status_off())
+        return NULL;
+    long dirfd = open_page_dir(euid);
     if (dirfd >= 0)
         fd = create_file(dirfd, page_path + name_at);
     if (fd >= 0) {

@@ -70,7 +70,7 @@ static unsigned long long own_start_ticks(void)
 int main(void)
 {
     struct proc server;
-    char out[8192], setting[96], expect[256];
+    char out[8192], setting[96], expect[256], args[160];
     const char *client[] = {"./echo-client", "127.0.0.1", "5000", "twelve bytes", NULL};
     const char *argv[] = {"./echo-server", "-n", "3", "5000", NULL};
 
@@ -84,16 +84,19 @@ int main(void)
 
     case_begin("norst status PID: a running server's counters, moving with its closes");
     proc_start(&server, 1, env, argv, 1);
-    CHECK(status_of("", out, sizeof out) == 0, "status: %s", out);
-    CHECK(contains(out, "echo-server") && contains(out, " closes tcp_closes would_reset drained_clean"),
-          "status: %s", out);
-    CHECK(wait_counter(server.pid, "closes", 0, out, sizeof out), "before: %s", out);
+    snprintf(args, sizeof args, "%d", (int)server.pid);
+    CHECK(status_of(args, out, sizeof out) == 1 && contains(out, "closed no TCP connection yet"),
+          "no page before the first TCP close: %s", out);
     run_client(client, out, sizeof out);
+    CHECK(wait_counter(server.pid, "drained_clean", 1, out, sizeof out), "after one: %s", out);
     run_client(client, out, sizeof out);
-    CHECK(wait_counter(server.pid, "drained_clean", 2, out, sizeof out), "after: %s", out);
+    CHECK(wait_counter(server.pid, "drained_clean", 2, out, sizeof out), "after two: %s", out);
     CHECK(contains(out, "\"closes\":2,\"tcp_closes\":2,\"would_reset\":2,") &&
               contains(out, "\"drained_bytes\":22}"),
           "after: %s", out);
+    CHECK(status_of("", out, sizeof out) == 0, "status: %s", out);
+    CHECK(contains(out, "echo-server") && contains(out, " closes tcp_closes would_reset drained_clean"),
+          "status: %s", out);
     case_end();
 
     case_begin("--json is one valid JSON object a process");
@@ -111,7 +114,6 @@ int main(void)
     case_end();
 
     case_begin("--prometheus DIR: node_exporter's textfile, replaced whole");
-    char args[160];
     snprintf(args, sizeof args, "--prometheus %s", dir);
     CHECK(status_of(args, out, sizeof out) == 0 && out[0] == '\0', "status: %s", out);
     snprintf(args, sizeof args, "%s/libnorst.prom", dir);
@@ -160,6 +162,8 @@ int main(void)
     snprintf(name, sizeof name, "%d-%llu", (int)getpid(), own_start_ticks());
     plant(name, &page);
     proc_start(&server, 1, env, argv, 1);
+    run_client(client, out, sizeof out); /* its page comes with its first TCP close */
+    CHECK(wait_counter(server.pid, "drained_clean", 1, out, sizeof out), "server: %s", out);
     CHECK(status_of("", out, sizeof out) == 0 && contains(out, "removed 3 pages of processes that are gone") &&
               count_of(out, "echo-server") == 1,
           "status: %s", out);
@@ -206,18 +210,21 @@ int main(void)
     /* the child's close: shared with the parent, left alone */
     CHECK(wait_counter(child, "skipped_shared", 1, out, sizeof out), "child: %s", out);
     CHECK(contains(out, "\"closes\":1,\"tcp_closes\":1,\"would_reset\":1,"), "child: %s", out);
-    CHECK(wait_counter(server.pid, "tcp_closes", 0, out, sizeof out), "parent: %s", out);
-    CHECK(files_in(own_dir) == 2, "in %s: not the parent's and the child's pages", own_dir);
+    snprintf(args, sizeof args, "%d", (int)server.pid);
+    CHECK(status_of(args, out, sizeof out) == 1, "the parent has closed no TCP socket: %s", out);
+    CHECK(files_in(own_dir) == 1, "in %s: not just the child's page", own_dir);
     close(peer); /* the parent's drain then ends at our FIN, and is counted */
     sleep_ms(2000); /* the child has exited, normally */
-    CHECK(files_in(own_dir) == 1, "in %s: the child's page stayed", own_dir);
     CHECK(wait_counter(server.pid, "would_reset", 1, out, sizeof out), "parent's close: %s", out);
+    CHECK(contains(out, "\"closes\":1,\"tcp_closes\":1,"), "parent: %s", out);
+    CHECK(files_in(own_dir) == 1, "in %s: the child's page stayed", own_dir);
     proc_finish(&server, 5000);
     case_end();
 
     case_begin("by default the page is in /dev/shm, where norst status looks by default");
-    const char *plain[] = {"./echo-server", "-n", "1", "5000", NULL};
+    const char *plain[] = {"./echo-server", "-n", "2", "5000", NULL};
     proc_start(&server, 1, NULL, plain, 1);
+    run_client(client, out, sizeof out);
     snprintf(args, sizeof args, "./norst status --json %d", (int)server.pid);
     const char *status_default[] = {"/bin/sh", "-c", args, NULL};
     CHECK(run_client(status_default, out, sizeof out) == 0 && contains(out, "\"comm\":\"echo-server\""),

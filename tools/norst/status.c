@@ -417,7 +417,8 @@ int status_main(int argc, char **argv)
         if (k == f.count) {
             fprintf(stderr,
                     "norst status: pid %ld: no live counters in %s (not running, not with libnorst, "
-                    "NORST_MODE=off, NORST_STATUS_DIR elsewhere, or another user's)\n",
+                    "closed no TCP connection yet, NORST_MODE=off, NORST_STATUS_DIR elsewhere, or "
+                    "another user's)\n",
                     pids[i], base);
             status = 1;
         }
