@@ -252,6 +252,22 @@ int main(void)
     CHECK(contains(server.err, "action=drain outcome=peer-eof"), "it still works: %s", server.err);
     case_end();
 
+    case_begin("NORST_STATUS_DIR relative: refused with a warning, the default used; OFF: none");
+    const char *relative_env[] = {"NORST_STATUS_DIR=relative/dir", "NORST_LOG=stderr", "NORST_ANNOUNCE=1", NULL};
+    proc_start(&server, 1, relative_env, once, 1);
+    run_client(client, out, sizeof out);
+    CHECK(proc_finish(&server, 5000) == 0, "server: %s", server.err);
+    CHECK(contains(server.err, "ignoring NORST_STATUS_DIR=\"relative/dir\" (expected an absolute directory, "
+                               "or off); using the default /dev/shm\n") &&
+              contains(server.err, " status=/dev/shm/"),
+          "stderr: %s", server.err);
+    const char *off_env[] = {"NORST_STATUS_DIR=OFF", "NORST_LOG=stderr", "NORST_ANNOUNCE=1", NULL};
+    proc_start(&server, 1, off_env, once, 1);
+    run_client(client, out, sizeof out);
+    CHECK(proc_finish(&server, 5000) == 0, "server: %s", server.err);
+    CHECK(contains(server.err, " status=none (NORST_STATUS_DIR=off)\n"), "stderr: %s", server.err);
+    case_end();
+
     rmdir(own_dir);
     rmdir(dir);
     return harness_done();
