@@ -5,15 +5,18 @@ VERSION  = 0.1.0
 # Also where "make install" puts things (mk/install.mk).
 PREFIX  ?= /usr/local
 
-# The configuration contract (names, limits, messages) is the library's own.
-NORST_SRC  = $(wildcard tools/norst/*.c) shim/config_parse.c
+# The configuration contract (names, limits, messages) and the status
+# page's format are the library's own.
+NORST_SRC  = $(wildcard tools/norst/*.c) shim/config_parse.c shim/status_name.c
 NORST_DEFS = -DNORST_VERSION='"$(VERSION)"' -DNORST_LIBDIR='"$(PREFIX)/lib"'
 
 ALL_EXTRA += $(B)/norst
 
-# The library writes its version into every event (shim/identity.c).
-$(B)/shim/identity.o: CFLAGS += -DNORST_VERSION='"$(VERSION)"'
-$(B)/shim/identity.o: $(B)/norst.defs
+# The library writes its version into every event (shim/identity.c), its
+# status page and its load line.
+VERSIONED_SHIM = $(B)/shim/identity.o $(B)/shim/status_file.o $(B)/shim/load_line.o
+$(VERSIONED_SHIM): CFLAGS += -DNORST_VERSION='"$(VERSION)"'
+$(VERSIONED_SHIM): $(B)/norst.defs
 
 # The definitions are compiled in: a stamp that changes only when they do
 # rebuilds norst after "make install PREFIX=..." with another prefix.
@@ -51,3 +54,7 @@ $(B)/tests/progs/static-true: tests/progs/static-true.c | $(B)/tests/progs
 	@echo '$(CC) $(BASE) $(CFLAGS) -static -o $@ $<'
 	@$(CC) $(BASE) $(CFLAGS) -static -o $@ $< 2>/dev/null || \
 	    echo "note: cannot link statically; t_wrapper skips its static-binary case"
+
+# t_status plants pages named by start time, read as the library reads it.
+$(B)/tests/t_status: $(B)/norst-shim/status_name.o
+$(B)/tests/t_status: TESTLIB += $(B)/norst-shim/status_name.o

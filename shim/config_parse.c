@@ -60,6 +60,9 @@ const struct config_var config_vars[CONFIG_COUNT] = {
                                 SYSLOG_DEFAULT_PRIORITY, NULL,
                                 "FACILITY.LEVEL, as daemon.notice or local0.info",
                                 "the default daemon.notice", NULL},
+    [CONFIG_STATUS_DIR] = {"NORST_STATUS_DIR", CONFIG_DIRECTORY, 0, 0, DIRECTORY_DEFAULT, NULL,
+                           "an absolute directory, or off", "the default /dev/shm", NULL},
+    [CONFIG_ANNOUNCE] = {"NORST_ANNOUNCE", CONFIG_FLAG, 0, 1, 0, NULL, "0 or 1", "0", NULL},
 };
 
 /* Whether a and b are the same ASCII word, case aside: no locale (in a
@@ -158,6 +161,11 @@ int config_parse_value(const struct config_var *var, const char *value,
     }
     case CONFIG_PRIORITY:
         return parse_priority(value, out);
+    case CONFIG_DIRECTORY:
+        if (*value && *value != '/' && !word_equal(value, "off"))
+            return -1;
+        *out = !*value ? DIRECTORY_DEFAULT : *value == '/' ? DIRECTORY_GIVEN : DIRECTORY_OFF;
+        return 0;
     }
     return -1;
 }
@@ -189,6 +197,10 @@ int config_parse(const char *const given[CONFIG_COUNT], struct norst_config *out
     out->log_sink = (enum log_sink)v[CONFIG_LOG];
     out->log_target = out->log_sink == LOG_FILE ? given[CONFIG_LOG] : NULL;
     out->syslog_priority = (int)v[CONFIG_SYSLOG_PRIORITY];
+    out->status_dir = v[CONFIG_STATUS_DIR] == DIRECTORY_OFF     ? "off"
+                      : v[CONFIG_STATUS_DIR] == DIRECTORY_GIVEN ? given[CONFIG_STATUS_DIR]
+                                                                : NULL;
+    out->announce = (int)v[CONFIG_ANNOUNCE];
     if (!taken[CONFIG_BLOCK_MS] && !out->async)
         out->block_ms = THREADLESS_BLOCK_MS;
     return nbad;

@@ -39,12 +39,15 @@ struct norst_config {
     enum log_sink log_sink;
     const char *log_target;       /* the file's path with LOG_FILE, else NULL */
     int syslog_priority;          /* NORST_SYSLOG_PRIORITY: facility * 8 + level */
+    const char *status_dir;       /* NORST_STATUS_DIR: live counters; NULL: the default */
+    int announce;                 /* NORST_ANNOUNCE: a line to the log at load */
 };
 
 /* In the order a loader reports bad values. */
 enum config_id {
     CONFIG_MODE, CONFIG_LINGER_MS, CONFIG_IDLE_MS, CONFIG_BLOCK_MS, CONFIG_MAX_BYTES, CONFIG_STATS, CONFIG_ASYNC,
-    CONFIG_MAX_LINGER, CONFIG_LOG_FORMAT, CONFIG_LOG, CONFIG_SYSLOG_PRIORITY, CONFIG_COUNT
+    CONFIG_MAX_LINGER, CONFIG_LOG_FORMAT, CONFIG_LOG, CONFIG_SYSLOG_PRIORITY, CONFIG_STATUS_DIR,
+    CONFIG_ANNOUNCE, CONFIG_COUNT
 };
 
 enum config_kind {
@@ -54,7 +57,9 @@ enum config_kind {
     CONFIG_LOG_TARGET, /* a keyword of log_sink_words (any case), else a file;
                         * the value is its enum log_sink, LOG_NONE when empty */
     CONFIG_PRIORITY,   /* syslog's FACILITY.LEVEL (any case): facility * 8 + level */
+    CONFIG_DIRECTORY,  /* an absolute path, or "off" (any case): enum directory_choice */
 };
+enum directory_choice { DIRECTORY_DEFAULT, DIRECTORY_GIVEN, DIRECTORY_OFF };
 
 struct config_var {
     const char *name;

@@ -1,14 +1,17 @@
-/* Load-time set-up: symbols, the fd table, configuration, fork tracking. */
+/* Load-time set-up: symbols, the fd table, configuration, the live
+ * counters, fork tracking. */
 #include <pthread.h>
 
 #include "aside.h"
 #include "config.h"
 #include "identity.h"
 #include "internal_fd.h"
+#include "load_line.h"
 #include "owner.h"
 #include "real.h"
 #include "reaper.h"
 #include "sharing.h"
+#include "stats.h"
 #include "stderr_sink.h"
 
 /* The reaper's lock is held across fork, so the child never copies a
@@ -32,6 +35,7 @@ static void after_fork_child(void)
     fdtab_after_fork_child();
     internal_fd_after_fork_child();
     reaper_fork(FORK_CHILD);
+    stats_after_fork_child();
 }
 
 /* Priority 101: before constructors of ordinary priority in this object, so
@@ -46,6 +50,8 @@ __attribute__((constructor(101))) static void norst_init(void)
     fdtab_init();
     identity_load(); /* before the log can write an event */
     config_load();
+    stats_load();
+    load_line_write();
     if (norst_cfg.async)
         reaper_load();
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);

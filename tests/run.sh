@@ -15,6 +15,12 @@ else
     exit 1
 fi
 
+# Pages of live counters (NORST_STATUS_DIR) in a directory of this run's
+# own: servers the tests kill leave theirs behind, as SIGKILL does.
+status_dir=$(mktemp -d /tmp/norst-status-run-XXXXXX) || exit 2
+trap 'rm -rf "$status_dir"' EXIT
+export NORST_STATUS_DIR="$status_dir"
+
 passed=0
 failed=0
 skipped=0

@@ -18,7 +18,7 @@ int main(void)
     run_client(client, out, sizeof out);
     CHECK(proc_finish(&server, 5000) == 0, "server: %s", server.err);
     CHECK(contains(server.err, " closes=3 tcp_closes=3 would_reset=2 drained_clean=2 bound_hit=0 "
-                               "skipped_shared=0\n"),
+                               "skipped_shared=0 drained_bytes=22\n"),
           "stderr: %s", server.err);
     case_end();
 
@@ -48,7 +48,7 @@ int main(void)
     run_client(client, out, sizeof out);
     CHECK(proc_finish(&server, 5000) == 0, "server: %s", server.err);
     CHECK(contains(server.err, ",\"stats\":{\"closes\":2,\"tcp_closes\":2,\"would_reset\":1,"
-                               "\"drained_clean\":1,\"bound_hit\":0,\"skipped_shared\":0}}\n"),
+                               "\"drained_clean\":1,\"bound_hit\":0,\"skipped_shared\":0,\"drained_bytes\":11}}\n"),
           "stderr: %s", server.err);
     CHECK(contains(server.err, site), "stderr: %s", server.err);
     CHECK(contains(server.err, frame_obj), "stderr: %s", server.err);

@@ -35,6 +35,8 @@
  *   unshare       unshare(CLONE_NEWUSER); prints "unshare=RET errno=NAME"
  *   fork-list     fork a child that prints its socket fds ("child-sockets=N")
  *   exec-list     fork and exec ls -l /proc/self/fd; its output on stdout
+ *   fork-close:MS fork a child that closes its copy of the connection, prints
+ *                 "child=PID", waits MS and exits; the parent goes on at once
  *   exit          return from main with the connection open
  */
 #include <dirent.h>
@@ -313,6 +315,15 @@ int main(int argc, char **argv)
             fflush(stdout);
         } else if (strcmp(step, "fork-list") == 0) {
             fork_list_sockets();
+        } else if (strncmp(step, "fork-close:", 11) == 0) {
+            fflush(stdout);
+            if (fork() == 0) {
+                close(conn);
+                printf("child=%d\n", (int)getpid());
+                fflush(stdout);
+                usleep((useconds_t)arg * 1000);
+                exit(0);
+            }
         } else if (strcmp(step, "exec-list") == 0) {
             pid_t child = fork();
             if (child == 0) {

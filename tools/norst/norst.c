@@ -2,6 +2,7 @@
  *
  *   norst [OPTIONS] [--] COMMAND [ARGS...]
  *   norst report [--top N] [--json] [--resolve] [FILE...]
+ *   norst status [--json | --prometheus DIR] [PID...]
  *
  * The options become the NORST_* variables the library reads; libnorst.so's
  * absolute path goes in front of LD_PRELOAD; then the command replaces this
@@ -35,6 +36,7 @@
 static const char usage_text[] =
     "usage: norst [OPTIONS] [--] COMMAND [ARGS...]\n"
     "       norst report [--top N] [--json] [--resolve] [FILE...]\n"
+    "       norst status [--json | --prometheus DIR] [PID...]\n"
     "\n"
     "Runs COMMAND with libnorst preloaded: closing a TCP socket with unread data\n"
     "sends a FIN and drains the socket instead of resetting the connection.\n"
@@ -57,6 +59,7 @@ static const char usage_text[] =
     "\n"
     "norst report summarises JSON logs (FILEs, gzip'd ones too, or standard input):\n"
     "by stack, process, service, peer and minute; norst report --help for more.\n"
+    "norst status shows the live counters of running processes (norst status --help).\n"
     "See norst(1) and libnorst(7).\n";
 
 void *xrealloc(void *ptr, size_t size)
@@ -397,6 +400,8 @@ int main(int argc, char **argv)
 
     if (argc >= 2 && strcmp(argv[1], "report") == 0)
         return report_main(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "status") == 0)
+        return status_main(argc - 1, argv + 1);
 
     argv[0] = "norst"; /* getopt's messages name it */
     while ((opt = getopt_long(argc, argv, "+m:t:l:h", options, NULL)) != -1) {

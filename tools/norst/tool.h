@@ -7,7 +7,8 @@
  *   resolve.c  report --resolve: frames named by addr2line;
  *   log_input.c   the logs it reads, gzip'd ones through gzip -dc;
  *   tally.c    counting strings in a bounded table;
- *   json.c     a small strict parser for one JSON object per line.
+ *   json.c     a small strict parser for one JSON object per line;
+ *   status.c   "norst status": the live counters of running processes.
  */
 #ifndef NORST_TOOL_H
 #define NORST_TOOL_H
@@ -97,5 +98,8 @@ int log_input_close(struct log_input *in, int read_errno);
 
 /* ---- norst report (report.c) ---- */
 int report_main(int argc, char **argv);
+
+/* ---- norst status (status.c) ---- */
+int status_main(int argc, char **argv);
 
 #endif
