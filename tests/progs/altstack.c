@@ -2,12 +2,15 @@
  * small alternate signal stack, and reports how much of that stack the
  * handler used.
  *
- * usage: altstack close|closefrom:N STACK_BYTES [spawn]
+ * usage: altstack close|closefrom:N STACK_BYTES [spawn|handoff]
  *   close       the handler calls close() on one socket
  *   closefrom:N N sockets (at most 32), the handler calls closefrom() on the
  *               lowest (more than 16 make more than one group)
  *   spawn       start a child first (posix_spawn), so the close decision has
  *               to look through /proc for other holders of each socket
+ *   handoff     the peers send no FIN, and a close before the signal has
+ *               started the reaper's thread: the handler's close hands its
+ *               socket to the reaper
  *
  * The stack is filled with a pattern before the signal; afterwards the
  * lowest byte no longer holding it is the deepest the stack was touched.
@@ -33,7 +36,7 @@
 
 extern char **environ;
 
-static int servers[SOCKETS], peers[SOCKETS], count, closefrom_mode;
+static int servers[SOCKETS], peers[SOCKETS], count, closefrom_mode, handoff_mode;
 static uintptr_t handler_frame;
 
 static void on_signal(int sig)
@@ -53,7 +56,8 @@ static void connect_pair(int listener, const struct sockaddr_in *sa, int i)
     if (connect(peers[i], (const struct sockaddr *)sa, sizeof *sa) != 0)
         exit(2);
     servers[i] = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
-    if (servers[i] < 0 || write(peers[i], "request\n", 8) != 8 || shutdown(peers[i], SHUT_WR) != 0)
+    if (servers[i] < 0 || write(peers[i], "request\n", 8) != 8 ||
+        (!handoff_mode && shutdown(peers[i], SHUT_WR) != 0))
         exit(2);
 }
 
@@ -87,6 +91,7 @@ int main(int argc, char **argv)
         return 2;
     /* Every peer's number below every server's: closefrom leaves them. */
     count = closefrom_mode ? atoi(argv[1] + 10) : 1;
+    handoff_mode = argc > 3 && strcmp(argv[3], "handoff") == 0;
     if (count < 1 || count > SOCKETS)
         return 2;
     for (int i = 0; i < count; i++)
@@ -97,6 +102,16 @@ int main(int argc, char **argv)
         char *sleeper[] = {"/bin/sleep", "10", NULL};
         if (posix_spawn(&child, sleeper[0], NULL, NULL, sleeper, environ) != 0)
             return 2;
+    }
+    if (handoff_mode) { /* a close out of any handler starts the thread */
+        int warm_peer = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (connect(warm_peer, (const struct sockaddr *)&sa, sizeof sa) != 0)
+            return 2;
+        int warm = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+        if (warm < 0 || write(warm_peer, "request\n", 8) != 8)
+            return 2;
+        usleep(10000);
+        close(warm);
     }
     usleep(20000); /* the requests and FINs are queued */
 
