@@ -9,7 +9,7 @@ HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 # grow past this, so a page-sized buffer cannot creep back in. The
 # sanitizer builds turn it off (their redzones grow every frame).
 STACK_GUARD  = -Wframe-larger-than=1280
-SHIM_CFLAGS  = $(BASE) $(HARDEN) -fPIC -fvisibility=hidden $(STACK_GUARD) $(CFLAGS)
+SHIM_CFLAGS  = $(BASE) $(HARDEN) -fPIC -fvisibility=hidden $(STACK_GUARD) $(SHIM_DEFS) $(CFLAGS)
 SHIM_LDFLAGS = -shared -Wl,-z,relro,-z,now -Wl,-z,noexecstack -Wl,--no-undefined
 PROG_CFLAGS  = $(BASE) $(HARDEN) -fPIE $(CFLAGS)
 PROG_LDFLAGS = -pie -Wl,-z,relro,-z,now

@@ -15,7 +15,9 @@ ALL_EXTRA += $(B)/norst
 # The library writes its version into every event (shim/identity.c), its
 # status page and its load line.
 VERSIONED_SHIM = $(B)/shim/identity.o $(B)/shim/status_file.o $(B)/shim/load_line.o
-$(VERSIONED_SHIM): CFLAGS += -DNORST_VERSION='"$(VERSION)"'
+# Not through CFLAGS or STACK_GUARD: the sanitizer builds set those on
+# the command line.
+$(VERSIONED_SHIM): SHIM_DEFS = -DNORST_VERSION='"$(VERSION)"'
 $(VERSIONED_SHIM): $(B)/norst.defs
 
 # The definitions are compiled in: a stamp that changes only when they do
