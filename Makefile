@@ -2,7 +2,7 @@
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-BASE      = -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing $(WARN)
+BASE      = -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing $(WARN) $(CPPFLAGS)
 HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 # The close path may run in a signal handler on a small alternate stack
 # (tests/t_altstack.c measures the whole path): no frame of the library may
@@ -10,9 +10,12 @@ HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 # sanitizer builds turn it off (their redzones grow every frame).
 STACK_GUARD  = -Wframe-larger-than=1280
 SHIM_CFLAGS  = $(BASE) $(HARDEN) -fPIC -fvisibility=hidden $(STACK_GUARD) $(CFLAGS)
-SHIM_LDFLAGS = -shared -Wl,-z,relro,-z,now -Wl,-z,noexecstack -Wl,--no-undefined
+# The SONAME is what the dynamic loader and ldconfig know the library by
+# (mk/install.mk installs the versioned file and its links).
+SONAME       = libnorst.so.$(firstword $(subst ., ,$(VERSION)))
+SHIM_LDFLAGS = -shared -Wl,-soname,$(SONAME) -Wl,-z,relro,-z,now -Wl,-z,noexecstack -Wl,--no-undefined $(LDFLAGS)
 PROG_CFLAGS  = $(BASE) $(HARDEN) -fPIE $(CFLAGS)
-PROG_LDFLAGS = -pie -Wl,-z,relro,-z,now
+PROG_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 # Each compile writes the headers it read next to its output (name.d, or
 # program.d where one command compiles and links); the files are included
 # below, so touching a header rebuilds exactly its users. -MP: a header
