@@ -22,8 +22,15 @@ PROG_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 # that is deleted or renamed does not break the next build.
 DEPFLAGS     = -MMD -MP
 DEPFLAGS_PROG = $(DEPFLAGS) -MT $@ -MF $@.d
+# glibc before 2.34 has dlsym and the pthread calls in these (shim/compat.h);
+# musl has them all in libc.
+GLIBC_LIBS   = -Wl,--no-as-needed -l:libdl.so.2 -l:libpthread.so.0
+SHIM_LIBS    = $(if $(filter glibc,$(LIBC)),$(GLIBC_LIBS))
 
-B = build
+# The C library the compiler targets: make CC=musl-gcc builds against musl
+# (mk/musl.mk), into a tree of its own.
+LIBC := $(if $(findstring musl,$(notdir $(CC)) $(shell $(CC) -dumpmachine 2>/dev/null)),musl,glibc)
+B = $(if $(filter musl,$(LIBC)),build-musl,build)
 SHIM_SRC  = $(wildcard shim/*.c)
 SHIM_OBJ  = $(SHIM_SRC:shim/%.c=$(B)/shim/%.o)
 DEMO      = $(B)/echo-server $(B)/echo-client $(B)/prime-server $(B)/prime-client
@@ -51,7 +58,7 @@ $(B)/shim/%.o: shim/%.c | $(B)/shim
 $(B)/shim/reaper.o: STACK_GUARD = -Wframe-larger-than=2048
 
 $(B)/libnorst.so: $(SHIM_OBJ)
-	$(CC) $(SHIM_CFLAGS) $(SHIM_LDFLAGS) -o $@ $^ -Wl,--no-as-needed -l:libdl.so.2 -l:libpthread.so.0
+	$(CC) $(SHIM_CFLAGS) $(SHIM_LDFLAGS) -o $@ $^ $(SHIM_LIBS)
 
 $(B)/%: tools/%.c | $(B)
 	$(CC) $(PROG_CFLAGS) $(DEPFLAGS_PROG) $(PROG_LDFLAGS) -o $@ $<

@@ -4,9 +4,10 @@
 VERSION  = 0.1.0
 # Also where "make install" puts things (mk/install.mk): the library in the
 # multiarch directory (lib/x86_64-linux-gnu, as Debian's loader searches it)
-# where the compiler names one, else in lib.
+# where the compiler names one, else in lib (musl-gcc names glibc's: a musl
+# build goes to lib, as on Alpine).
 PREFIX  ?= /usr/local
-MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+MULTIARCH := $(if $(filter glibc,$(LIBC)),$(shell $(CC) -print-multiarch 2>/dev/null))
 LIBDIR  ?= $(PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))
 # LIBDIR relative to the installed norst's directory (PREFIX/bin), when it
 # lies under PREFIX: a tree staged under DESTDIR finds its own library.

@@ -8,25 +8,8 @@
 build=${1:-build}
 case $build in /*) ;; *) build=$PWD/$build ;; esac
 src=$PWD
-passed=0 failed=0
-
-skip() {
-    echo "SKIP check-package: $1"
-    echo "check-package: 0 passed, 0 failed, 1 skipped"
-    exit 0
-}
-check() { # check DESCRIPTION COMMAND...: PASS if COMMAND succeeds
-    what=$1
-    shift
-    if "$@" >"$tmp/out" 2>&1; then
-        echo "PASS $what"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $what"
-        sed 's/^/    /' "$tmp/out" | tail -20
-        failed=$((failed + 1))
-    fi
-}
+name=check-package
+. "$src/tests/shell-checks.sh"
 
 [ "$(id -u)" = 0 ] || skip "not root: dpkg -i needs root"
 for tool in dpkg dpkg-buildpackage dh lintian; do
@@ -58,7 +41,7 @@ tar -C "$src" --exclude=./build --exclude='./build-*' --exclude=./.git -cf - . |
 check "dpkg-buildpackage -b -us -uc builds norst and norst-dbgsym" \
     sh -c 'cd "$1/src" && dpkg-buildpackage -b -us -uc >../build.log 2>&1 ||
            { tail -30 ../build.log; exit 1; }; ls "$2" "$3"' sh "$tmp" "$deb" "$dbgsym"
-[ -e "$deb" ] || { echo "check-package: $passed passed, $((failed + 1)) failed, 0 skipped"; exit 1; }
+[ -e "$deb" ] || { done_checks; exit 1; }
 check "lintian: no errors" sh -c 'lintian --fail-on error "$1"/norst_0.1.0_*.changes >"$1/lintian" 2>&1
     status=$?; grep -v "running with root privileges" "$1/lintian"; exit $status' sh "$tmp"
 
@@ -104,5 +87,4 @@ check "dpkg -r removes it: no file left, ldconfig forgets the library" \
            [ ! -e /usr/share/doc/norst ] && ! ldconfig -p | grep -q libnorst' sh "$libdir"
 installed=
 
-echo "check-package: $passed passed, $failed failed, 0 skipped"
-[ "$failed" -eq 0 ]
+done_checks
