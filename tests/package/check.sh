@@ -55,6 +55,9 @@ check "the files: the library with its SONAME link, norst, the man pages, the do
            done
            [ "$(readlink "$1/libnorst.so.0")" = libnorst.so.0.1.0 ]' sh "$libdir"
 # With a merged /usr, ldconfig names /lib/TRIPLET, the same directory.
+check "man finds norst(1) and libnorst(7) where the package put them" \
+    sh -c '[ "$(man -w norst)" = /usr/share/man/man1/norst.1.gz ] &&
+           [ "$(man -w 7 libnorst)" = /usr/share/man/man7/libnorst.7.gz ]'
 check "ldconfig knows libnorst.so.0 (the package's trigger ran)" \
     sh -c 'ldconfig -p | grep -E "libnorst\.so\.0 .*=> (/usr)?/lib/$1/libnorst\.so\.0\$"' sh "$triplet"
 check "installed binaries are stripped, their debug information is in norst-dbgsym" \
