@@ -2,13 +2,22 @@
 # that needs a link of its own. Included by the top-level Makefile.
 
 VERSION  = 0.1.0
-# Also where "make install" puts things (mk/install.mk).
+# Also where "make install" puts things (mk/install.mk): the library in the
+# multiarch directory (lib/x86_64-linux-gnu, as Debian's loader searches it)
+# where the compiler names one, else in lib (musl-gcc names glibc's: a musl
+# build goes to lib, as on Alpine).
 PREFIX  ?= /usr/local
+MULTIARCH := $(if $(filter glibc,$(LIBC)),$(shell $(CC) -print-multiarch 2>/dev/null))
+LIBDIR  ?= $(PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))
+# LIBDIR relative to the installed norst's directory (PREFIX/bin), when it
+# lies under PREFIX: a tree staged under DESTDIR finds its own library.
+LIBDIR_FROM_BIN = $(if $(filter $(PREFIX)/%,$(LIBDIR)),../$(patsubst $(PREFIX)/%,%,$(LIBDIR)))
 
 # The configuration contract (names, limits, messages) and the status
 # page's format are the library's own.
 NORST_SRC  = $(wildcard tools/norst/*.c) shim/config_parse.c shim/status_name.c
-NORST_DEFS = -DNORST_VERSION='"$(VERSION)"' -DNORST_LIBDIR='"$(PREFIX)/lib"'
+NORST_DEFS = -DNORST_VERSION='"$(VERSION)"' -DNORST_LIBDIR='"$(LIBDIR)"' \
+             -DNORST_LIBDIR_FROM_BIN='"$(LIBDIR_FROM_BIN)"' -DNORST_SONAME='"$(SONAME)"'
 
 ALL_EXTRA += $(B)/norst
 
@@ -23,8 +32,8 @@ $(VERSIONED_SHIM): $(B)/norst.defs
 # The definitions are compiled in: a stamp that changes only when they do
 # rebuilds norst after "make install PREFIX=..." with another prefix.
 $(B)/norst.defs: norst-defs-check | $(B)
-	@echo 'version=$(VERSION) libdir=$(PREFIX)/lib' | cmp -s - $@ || \
-	    echo 'version=$(VERSION) libdir=$(PREFIX)/lib' > $@
+	@echo 'version=$(VERSION) prefix=$(PREFIX) libdir=$(LIBDIR)' | cmp -s - $@ || \
+	    echo 'version=$(VERSION) prefix=$(PREFIX) libdir=$(LIBDIR)' > $@
 .PHONY: norst-defs-check
 norst-defs-check:
 

@@ -17,6 +17,7 @@
  * SA_NODEFER and SA_RESETHAND (System V signal()), and one that unblocks
  * its own signal. */
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "handler_context.h"

@@ -30,8 +30,17 @@
 #ifndef NORST_LIBDIR
 #define NORST_LIBDIR "/usr/local/lib"
 #endif
+#ifndef NORST_LIBDIR_FROM_BIN
+#define NORST_LIBDIR_FROM_BIN "../lib"
+#endif
+#ifndef NORST_SONAME
+#define NORST_SONAME "libnorst.so.0"
+#endif
 
+/* The build tree's file, and the installed one's name: its SONAME, which
+ * stays put across versions (the versioned file is what it links to). */
 #define LIBRARY "libnorst.so"
+#define INSTALLED NORST_SONAME
 
 static const char usage_text[] =
     "usage: norst [OPTIONS] [--] COMMAND [ARGS...]\n"
@@ -174,9 +183,30 @@ static int is_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* PATH with its directory made absolute and its file name kept (malloc'ed;
+ * NULL if the directory does not resolve): the installed SONAME link, not
+ * the versioned file it names, so that a process the command execs after an
+ * upgrade still finds what LD_PRELOAD names. */
+static char *absolute_dir(const char *path)
+{
+    char dir[PATH_MAX], resolved[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    size_t len = (size_t)(slash - path);
+    if (!slash || len >= sizeof dir)
+        return NULL;
+    memcpy(dir, path, len);
+    dir[len] = '\0';
+    if (!realpath(len ? dir : "/", resolved))
+        return NULL;
+    char *out = malloc(strlen(resolved) + strlen(slash) + 1);
+    if (out)
+        strcat(strcpy(out, resolved), slash);
+    return out;
+}
+
 /* The library's absolute path (malloc'ed): $NORST_LIBRARY; next to this
- * executable (the build tree); ../lib from it (an installed tree, also
- * under DESTDIR); the compiled-in NORST_LIBDIR. */
+ * executable (the build tree); the library directory relative to it (an
+ * installed tree, also under DESTDIR); the compiled-in NORST_LIBDIR. */
 static char *find_library(void)
 {
     char exe[PATH_MAX], candidate[PATH_MAX + 32];
@@ -194,18 +224,19 @@ static char *find_library(void)
     if (n > 0) {
         exe[n] = '\0';
         *strrchr(exe, '/') = '\0';
-        static const char *const relative[] = {"/" LIBRARY, "/../lib/" LIBRARY};
+        static const char *const relative[] = {"/" LIBRARY, "/" NORST_LIBDIR_FROM_BIN "/" INSTALLED};
         for (size_t i = 0; i < sizeof relative / sizeof relative[0] && !found; i++) {
             snprintf(candidate, sizeof candidate, "%s%s", exe, relative[i]);
             if (is_file(candidate))
-                found = realpath(candidate, NULL);
+                found = absolute_dir(candidate);
         }
     }
-    if (!found && is_file(NORST_LIBDIR "/" LIBRARY))
-        found = realpath(NORST_LIBDIR "/" LIBRARY, NULL);
+    if (!found && is_file(NORST_LIBDIR "/" INSTALLED))
+        found = absolute_dir(NORST_LIBDIR "/" INSTALLED);
     if (!found) {
-        fprintf(stderr, "norst: cannot find " LIBRARY " (looked next to norst, in ../lib "
-                        "from it and in " NORST_LIBDIR "); set NORST_LIBRARY to its path\n");
+        fprintf(stderr, "norst: cannot find " LIBRARY " (looked next to norst, in "
+                        NORST_LIBDIR_FROM_BIN " from it and " INSTALLED " in " NORST_LIBDIR
+                        "); set NORST_LIBRARY to its path\n");
         exit(1);
     }
     return found;
