@@ -98,6 +98,7 @@ static void check_program(const char *file, const char *lib, int no_new_privileg
     }
     unsigned found = preload_obstacles(file, lib);
     struct elf_info info;
+    char text[PATH_MAX + 128];
     for (unsigned bit = 1; bit <= OBSTACLE_OTHER_ARCH; bit <<= 1) {
         if (!(found & bit))
             continue;
@@ -107,8 +108,8 @@ static void check_program(const char *file, const char *lib, int no_new_privileg
                           "LD_PRELOAD and NORST_* apply", file,
                 bit == OBSTACLE_SETUID ? "user" : "group");
         else
-            say(LEVEL_BLOCKER, "%s %s; nothing in the unit changes that", file,
-                preload_obstacle_text(bit));
+            say(LEVEL_BLOCKER, "%s %s: preloading cannot help this program", file,
+                preload_obstacle_text(bit, lib, text, sizeof text));
     }
     if (!found && !elf_inspect(file, &info))
         say(LEVEL_NOTE, "%s is not an ELF file (a script?): what matters is the program that "

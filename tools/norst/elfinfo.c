@@ -9,6 +9,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -304,7 +305,8 @@ unsigned preload_obstacles(const char *file, const char *lib)
     return found;
 }
 
-const char *preload_obstacle_text(enum preload_obstacle which)
+const char *preload_obstacle_text(enum preload_obstacle which, const char *lib, char *buf,
+                                  size_t len)
 {
     switch (which) {
     case OBSTACLE_SETUID:
@@ -318,8 +320,9 @@ const char *preload_obstacle_text(enum preload_obstacle which)
     case OBSTACLE_GO:
         return "is a Go program: Go makes its own system calls, libnorst cannot see its closes";
     case OBSTACLE_OTHER_ARCH:
-        return "is built for another architecture than the library: the dynamic loader will "
-               "skip the library";
+        snprintf(buf, len, "is built for another architecture than %s: the dynamic loader "
+                           "will skip the library", lib);
+        return buf;
     }
     return "";
 }

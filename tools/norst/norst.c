@@ -288,9 +288,11 @@ static void warn_command(const char *file, const char *lib)
     if (access(file, X_OK) < 0)
         return; /* it will not run: the exec says why */
     unsigned found = preload_obstacles(file, lib);
+    char text[PATH_MAX + 128];
     for (unsigned bit = 1; bit <= OBSTACLE_OTHER_ARCH; bit <<= 1)
         if (found & bit)
-            fprintf(stderr, "norst: warning: %s %s\n", file, preload_obstacle_text(bit));
+            fprintf(stderr, "norst: warning: %s %s\n", file,
+                    preload_obstacle_text(bit, lib, text, sizeof text));
 }
 
 /* The shells' test before running a file as a script: a NUL byte in its

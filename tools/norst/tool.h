@@ -63,8 +63,10 @@ enum preload_obstacle {
     OBSTACLE_OTHER_ARCH = 16,
 };
 unsigned preload_obstacles(const char *file, const char *lib);
-/* "is statically linked: LD_PRELOAD cannot ...", to follow the file's name. */
-const char *preload_obstacle_text(enum preload_obstacle which);
+/* "is statically linked: LD_PRELOAD cannot ...", to follow the file's name
+ * (in buf when it names lib). */
+const char *preload_obstacle_text(enum preload_obstacle which, const char *lib, char *buf,
+                                  size_t len);
 
 /* ---- JSON (json.c) ---- */
 enum json_type { JSON_ABSENT, JSON_NULL, JSON_FALSE, JSON_TRUE, JSON_NUMBER, JSON_STRING, JSON_OTHER };
