@@ -1,5 +1,5 @@
 /* make install / make uninstall, staged under DESTDIR with PREFIX=/usr: the
- * four files land with their modes, the installed norst preloads the
+ * five files land with their modes (the drop-in template naming PREFIX/lib), the installed norst preloads the
  * installed library (found as ../lib from itself) and stops the seed echo
  * server's reset, its compiled-in library directory is PREFIX/lib, and
  * uninstall removes the files.
@@ -26,6 +26,7 @@ static const struct {
     {"/usr/bin/norst", 0755},
     {"/usr/share/man/man1/norst.1", 0644},
     {"/usr/share/man/man7/libnorst.7", 0644},
+    {"/usr/share/libnorst/systemd/norst.conf", 0644},
 };
 #define N_INSTALLED (sizeof installed / sizeof installed[0])
 
@@ -53,7 +54,7 @@ static void case_install(void)
     char path[256];
     struct stat st;
 
-    case_begin("make install DESTDIR=... PREFIX=/usr: four files, their modes");
+    case_begin("make install DESTDIR=... PREFIX=/usr: five files, their modes");
     CHECK(access("../Makefile", R_OK) == 0 && access("../mk/install.mk", R_OK) == 0,
           "the source directory is not ..");
     int status = make("install", &p);
@@ -64,6 +65,17 @@ static void case_install(void)
         CHECK((st.st_mode & 07777) == installed[i].mode, "%s: mode %o, want %o", path,
               st.st_mode & 07777, installed[i].mode);
     }
+    char text[4096] = "";
+    staged(path, sizeof path, "/usr/share/libnorst/systemd/norst.conf");
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    text[n] = '\0';
+    if (f)
+        fclose(f);
+    CHECK(contains(text, "\nEnvironment=LD_PRELOAD=/usr/lib/libnorst.so\n") &&
+              contains(text, "\nExecPaths=-/usr/lib/libnorst.so\n") &&
+              !contains(text, "/usr/local/lib"),
+          "the installed template does not name /usr/lib/libnorst.so:\n%s", text);
     case_end();
 }
 
@@ -123,7 +135,7 @@ static void case_uninstall(void)
     struct proc p;
     char path[256];
 
-    case_begin("make uninstall DESTDIR=... PREFIX=/usr removes the four files");
+    case_begin("make uninstall DESTDIR=... PREFIX=/usr removes the five files");
     int status = make("uninstall", &p);
     CHECK(status == 0, "make uninstall: status %d\n%s%s", status, p.out, p.err);
     for (size_t i = 0; i < N_INSTALLED; i++) {
