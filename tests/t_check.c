@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -41,19 +40,6 @@ static const char redis_unit[] =
     "[Install]\n"
     "WantedBy=multi-user.target\n"
     "Alias=redis.service\n";
-
-static int shell(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int shell(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    fflush(NULL);
-    int status = system(cmd);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 /* A unit directory of its own for each case: DIR/NAME with text. */
 static void write_unit(const char *dir, const char *name, const char *text)
