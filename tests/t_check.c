@@ -1,7 +1,8 @@
 /* norst check: unit files written here (Debian's redis-server.service, the
  * lines that matter; NoExecPaths=/; a static program; filters) and read
- * with --unit-path, so that no systemd is needed; the findings it prints,
- * and its exit status (0 nothing stops the library, 1 a blocker, 2 usage). */
+ * with --unit-path, so that no systemd is needed, and once through a
+ * systemctl of our own, as where systemd runs; the findings it prints, and
+ * its exit status (0 nothing stops the library, 1 a blocker, 2 usage). */
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -297,6 +298,68 @@ static void case_noexec_mount(void)
     case_end();
 }
 
+/* Where systemd runs (/run/systemd/system exists), the settings come from
+ * systemctl show, in its format: ExecStart= as "{ path=... }", the filter
+ * expanded to names. A systemctl of our own prints them, in a mount
+ * namespace whose /run has that directory. */
+static void case_systemctl_show(void)
+{
+    struct proc p;
+    char fake[PATH_MAX], cmd[3 * PATH_MAX];
+    case_begin("systemctl show's effective settings, where systemd runs");
+    if (shell("/usr/bin/unshare -rm true 2>/dev/null") != 0) {
+        case_skip("no unprivileged mount namespace here (unshare -rm)");
+        case_end();
+        return;
+    }
+    snprintf(fake, sizeof fake, "%s/bin/systemctl", tmpdir);
+    CHECK(shell("mkdir -p %s/bin && cat > %s <<'EOF'\n"
+                "#!/bin/sh\n"
+                "for a; do last=$a; done\n"
+                "[ \"$last\" = redis-server.service ] || { echo LoadState=not-found; exit 0; }\n"
+                "echo 'ExecStart={ path=/usr/bin/redis-server ; argv[]=/usr/bin/redis-server "
+                "/etc/redis/redis.conf ; ignore_errors=no ; start_time=[n/a] ; pid=0 }'\n"
+                "echo 'Environment=LD_PRELOAD=%s NORST_MODE=log'\n"
+                "echo 'EnvironmentFiles='\n"
+                "echo 'NoExecPaths=/'\n"
+                "echo 'ExecPaths=/usr/bin/redis-server /usr/lib /lib %s'\n"
+                "echo 'SystemCallFilter=close close_range read write pwrite64 dup3 openat mkdirat "
+                "unlinkat getdents64 readlinkat fstat fcntl ioctl ppoll socket connect getsockopt "
+                "setsockopt getsockname getpeername recvfrom sendto tgkill'\n"
+                "echo 'MemoryDenyWriteExecute=yes'\n"
+                "echo 'LoadState=loaded'\n"
+                "EOF\n"
+                "chmod 0755 %s", tmpdir, fake, library, library, fake) == 0,
+          "writing %s", fake);
+    snprintf(cmd, sizeof cmd,
+             "mount -t tmpfs none /run && mkdir -p /run/systemd/system && "
+             "PATH=%s/bin:$PATH exec ./norst check redis-server", tmpdir);
+    const char *argv[] = {"/usr/bin/unshare", "-rm", "/bin/sh", "-c", cmd, NULL};
+    proc_start(&p, 0, NULL, argv, 0);
+    int status = proc_finish(&p, 10000);
+    CHECK(status == 1 && has_finding(p.out, "redis-server.service: from systemctl show", NULL),
+          "status %d\n%s%s", status, p.out, p.err);
+    CHECK(has_finding(p.out, "ok: LD_PRELOAD in Environment= names ", library, NULL) &&
+              has_finding(p.out, "ok: ExecPaths=", "under NoExecPaths=/", NULL),
+          "%s", p.out);
+    /* an allow list without shutdown: @default (getpid, mmap...) is implied */
+    CHECK(has_finding(p.out, "blocker: SystemCallFilter= denies shutdown, which", NULL) &&
+              count_prefix(p.out, "blocker: ") == 1,
+          "%s", p.out);
+    if (access("/usr/bin/redis-server", F_OK) == 0)
+        CHECK(has_finding(p.out, "ok: /usr/bin/redis-server is dynamically linked", NULL), "%s", p.out);
+
+    /* A unit systemctl does not know: the files are read instead. */
+    snprintf(cmd, sizeof cmd,
+             "mount -t tmpfs none /run && mkdir -p /run/systemd/system && "
+             "PATH=%s/bin:$PATH exec ./norst check nonesuch-unit", tmpdir);
+    proc_start(&p, 0, NULL, argv, 0);
+    status = proc_finish(&p, 10000);
+    CHECK(status == 2 && contains(p.err, "nonesuch-unit: no such unit in /etc/systemd/system:"),
+          "status %d\n%s%s", status, p.out, p.err);
+    case_end();
+}
+
 static void case_usage(void)
 {
     struct proc p;
@@ -329,6 +392,7 @@ int main(void)
     case_static_program();
     case_filters();
     case_noexec_mount();
+    case_systemctl_show();
     case_usage();
     shell("rm -rf %s", tmpdir);
     return harness_done();

@@ -295,10 +295,13 @@ static char *check_preload(const char *preload, const char *found, const char *w
                            "replaces the first; list both in one, colon-separated", preload);
         return found ? xstrdup(found) : NULL;
     }
-    if (entry[0] != '/')
+    if (entry[0] != '/') {
         say(LEVEL_NOTE, "LD_PRELOAD=%s: without a slash ld.so looks in its search path; give "
                         "the absolute path", entry);
-    else if (access(entry, R_OK) < 0)
+        free(entry);
+        return found ? xstrdup(found) : NULL;
+    }
+    if (access(entry, R_OK) < 0)
         say(LEVEL_BLOCKER, "LD_PRELOAD names %s: %s; ld.so skips it (\"cannot be preloaded\"): "
                            "install the library there or fix the path", entry, strerror(errno));
     else if (found && !same_file(entry, found))
