@@ -31,7 +31,8 @@ static const char check_usage[] =
     "  --unit-path DIRS  read the unit file and its drop-ins from these\n"
     "                    colon-separated directories (default: systemctl show\n"
     "                    where systemd runs, else /etc/systemd/system,\n"
-    "                    /run/systemd/system, /lib/systemd/system, /usr/lib/systemd/system)\n"
+    "                    /run/systemd/system, /lib/systemd/system,\n"
+    "                    /usr/lib/systemd/system)\n"
     "\n"
     "Exit status: 0 nothing found that stops the library, 1 a blocker, 2 usage.\n";
 
