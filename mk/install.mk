@@ -7,6 +7,8 @@
 # and ldconfig expect: libnorst.so.0 (the SONAME, what norst preloads) and
 # libnorst.so (for a hand-written LD_PRELOAD). Files are installed with
 # their debug information; install-strip moves it to DEBUGDIR, by build-id.
+# The systemd drop-in template goes in with its library path rewritten to
+# where this install puts the library.
 
 INSTALL ?= install
 BINDIR  ?= $(PREFIX)/bin
@@ -20,11 +22,13 @@ DOCS     = README.md docs/design.md docs/diagnosing-a-daemon.md docs/PERFORMANCE
 INSTALLED_LIB = $(addprefix $(DESTDIR)$(LIBDIR)/,$(LIBFILE) $(SONAME) libnorst.so)
 INSTALLED_BIN = $(DESTDIR)$(BINDIR)/norst
 INSTALLED_MAN = $(DESTDIR)$(MANDIR)/man1/norst.1 $(DESTDIR)$(MANDIR)/man7/libnorst.7
+TEMPLATEDIR   = $(PREFIX)/share/libnorst/systemd
+INSTALLED_TEMPLATE = $(DESTDIR)$(TEMPLATEDIR)/norst.conf
 
 .PHONY: install install-strip uninstall print-libdir
-install: $(B)/libnorst.so $(B)/norst docs/norst.1 docs/libnorst.7
+install: $(B)/libnorst.so $(B)/norst docs/norst.1 docs/libnorst.7 contrib/systemd/norst.conf
 	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DOCDIR)
+	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DOCDIR) $(DESTDIR)$(TEMPLATEDIR)
 	$(INSTALL) -m 0644 $(B)/libnorst.so $(DESTDIR)$(LIBDIR)/$(LIBFILE)
 	ln -sf $(LIBFILE) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libnorst.so
@@ -32,6 +36,9 @@ install: $(B)/libnorst.so $(B)/norst docs/norst.1 docs/libnorst.7
 	$(INSTALL) -m 0644 docs/norst.1 $(DESTDIR)$(MANDIR)/man1/norst.1
 	$(INSTALL) -m 0644 docs/libnorst.7 $(DESTDIR)$(MANDIR)/man7/libnorst.7
 	$(INSTALL) -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)
+	sed 's|/usr/local/lib/libnorst.so|$(LIBDIR)/$(SONAME)|g' contrib/systemd/norst.conf \
+	    > $(INSTALLED_TEMPLATE)
+	chmod 0644 $(INSTALLED_TEMPLATE)
 
 install-strip: install
 	sh tools/split-debug.sh strip $(DESTDIR)$(DEBUGDIR) \
@@ -40,7 +47,8 @@ install-strip: install
 uninstall:
 	sh tools/split-debug.sh remove $(DESTDIR)$(DEBUGDIR) \
 	    $(DESTDIR)$(LIBDIR)/$(LIBFILE) $(INSTALLED_BIN)
-	rm -f $(INSTALLED_LIB) $(INSTALLED_BIN) $(INSTALLED_MAN)
+	rm -f $(INSTALLED_LIB) $(INSTALLED_BIN) $(INSTALLED_MAN) $(INSTALLED_TEMPLATE)
+	-rmdir $(DESTDIR)$(TEMPLATEDIR) $(DESTDIR)$(PREFIX)/share/libnorst 2>/dev/null
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 

@@ -59,12 +59,12 @@ $(B)/norst: $(NORST_OBJ)
 $(B)/tests/progs/frame-nopie: PROG_CFLAGS += -fno-pie
 $(B)/tests/progs/frame-nopie: PROG_LDFLAGS += -no-pie
 
-# t_wrapper's statically linked program. Where the toolchain has no static
+# The statically linked program of t_wrapper and t_check. Where the toolchain has no static
 # libc the link fails, nothing is built, and the test says it skips that case.
 $(B)/tests/progs/static-true: tests/progs/static-true.c | $(B)/tests/progs
 	@echo '$(CC) $(BASE) $(CFLAGS) -static -o $@ $<'
 	@$(CC) $(BASE) $(CFLAGS) -static -o $@ $< 2>/dev/null || \
-	    echo "note: cannot link statically; t_wrapper skips its static-binary case"
+	    echo "note: cannot link statically; t_wrapper and t_check skip their static-binary cases"
 
 # t_status plants pages named by start time, read as the library reads it.
 $(B)/tests/t_status: $(B)/norst-shim/status_name.o

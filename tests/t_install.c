@@ -4,7 +4,8 @@
  * binaries stripped with their debug information kept by build-id; the
  * installed norst preloads the installed library (found relative to
  * itself) and stops the seed echo server's reset, its compiled-in library
- * directory is LIBDIR, and uninstall removes the files.
+ * directory is LIBDIR, the systemd drop-in template names the installed
+ * library, and uninstall removes the files.
  *
  * The build for the install goes to a directory of its own (B=...), so the
  * build tree under test is not rebuilt with another PREFIX. */
@@ -30,6 +31,7 @@ static struct {
     {"/usr/share/man/man1/norst.1", 0644},
     {"/usr/share/man/man7/libnorst.7", 0644},
     {"/usr/share/doc/norst/README.md", 0644},
+    {"/usr/share/libnorst/systemd/norst.conf", 0644},
 };
 #define N_INSTALLED (sizeof installed / sizeof installed[0])
 
@@ -124,6 +126,16 @@ static void case_install(void)
         CHECK(first_line(cmd, out, sizeof out) == 0 && strcmp(out, "1") == 0,
               "%s: no .debug_info", link);
     }
+    char text[4096] = "", want[256];
+    staged(path, sizeof path, "/usr/share/libnorst/systemd/norst.conf");
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    text[n] = '\0';
+    if (f)
+        fclose(f);
+    snprintf(want, sizeof want, "\nEnvironment=LD_PRELOAD=%s/libnorst.so.0\n", libdir);
+    CHECK(contains(text, want) && !contains(text, "/usr/local/lib"),
+          "the installed template does not name %s/libnorst.so.0:\n%s", libdir, text);
     case_end();
 }
 
