@@ -96,13 +96,15 @@ struct lingering {
     struct close_event ev;
 };
 
+enum { PARTS_NONE, PARTS_SETTING_UP, PARTS_READY, PARTS_FAILED };
+
 enum {
     THREAD_NONE, THREAD_STARTING, THREAD_RUNNING, THREAD_STOPPING, THREAD_FAILED,
     THREAD_RETIRING, /* idle: ending by itself, detached */
 };
 
 static struct {
-    _Atomic int state; /* 0 not set up, 1 setting up (or failed), 2 ready */
+    _Atomic int state; /* PARTS_*: the parts are set up apart from the thread */
     _Atomic int thread; /* THREAD_*: the thread is started apart, on demand */
     _Atomic int wanted; /* a handoff waits for the thread to be started */
     _Atomic int stop;   /* reaper_stop: the thread leaves its loop */
@@ -173,7 +175,7 @@ int reaper_thread_tid(void)
 
 static int reaper_active(void)
 {
-    return atomic_load_explicit(&reaper.state, memory_order_acquire) == 2;
+    return atomic_load_explicit(&reaper.state, memory_order_acquire) == PARTS_READY;
 }
 
 /* ---- the reaper's list, under the lock ---- */
@@ -493,7 +495,7 @@ static void reaper_release_fd(int fd);
 static void setup_parts(void)
 {
     int expected = 0;
-    if (!atomic_compare_exchange_strong(&reaper.state, &expected, 1))
+    if (!atomic_compare_exchange_strong(&reaper.state, &expected, PARTS_SETTING_UP))
         return; /* set up, under way (maybe in the code this handler interrupted), or failed */
 
     /* Its fds are hidden by internal_fd.c, which must be able to move
@@ -529,14 +531,14 @@ static void setup_parts(void)
     struct epoll_event wake = {.events = EPOLLIN, .data.u64 = WAKE_TOKEN};
     if (sys4(SYS_epoll_ctl, EPFD, EPOLL_CTL_ADD, internal_fd_get(reaper.wakefd), &wake) < 0)
         goto fail;
-    atomic_store_explicit(&reaper.state, 2, memory_order_release);
+    atomic_store_explicit(&reaper.state, PARTS_READY, memory_order_release);
     return;
 fail:
     /* Most likely the fd limit: a later handoff tries again, and closes
      * linger only within NORST_BLOCK_MS meanwhile. */
     close_internal(&reaper.epfd);
     close_internal(&reaper.wakefd);
-    atomic_store(&reaper.state, reaper.entries ? 0 : 1);
+    atomic_store(&reaper.state, reaper.entries ? PARTS_NONE : PARTS_FAILED);
     static _Atomic int warned;
     if (!atomic_exchange(&warned, 1))
         warn_stderr("libnorst: cannot set up the reaper; closes linger only within NORST_BLOCK_MS");
@@ -713,6 +715,12 @@ int reaper_handoff(struct close_event *ev)
          * or reaper_give_back: both wait for handoffs under way). */
         if (!reaper_active())
             setup_parts();
+        /* Closes on other threads at the first linger: one sets the parts
+         * up, the others wait for it (a few system calls; bounded, since
+         * the one setting up may be a handler's interrupted close). */
+        for (int spins = 0; atomic_load(&reaper.state) == PARTS_SETTING_UP &&
+                            yield_bounded(&spins);)
+            ;
         handed = reaper_active() && handoff(ev);
     }
     atomic_fetch_sub(&handoffs_under_way, 1);
@@ -799,7 +807,7 @@ static int reaper_give_back(void)
     atomic_store(&reaper.wanted, 0);
     close_internal(&reaper.epfd);
     close_internal(&reaper.wakefd);
-    atomic_store(&reaper.state, 0);
+    atomic_store(&reaper.state, PARTS_NONE);
     reaper_unlock();
     atomic_fetch_sub(&forking, 1);
     return freed;
@@ -875,7 +883,7 @@ static void reaper_after_fork_child(void)
     atomic_store(&reaper.holds, 0);
     atomic_store(&reaper.retired_tid, 0);
     /* Stepped aside: the copies stay, as the process's own fds would. */
-    if (atomic_load(&reaper.state) == 0 || !norst_acting())
+    if (atomic_load(&reaper.state) == PARTS_NONE || !norst_acting())
         return;
     fdtab_close_reaper_fds();
     int epfd = EPFD;
@@ -897,7 +905,7 @@ static void reaper_after_fork_child(void)
     atomic_store(&reaper.free_top, 0);
     atomic_store(&reaper.intake, 0);
     atomic_store(&reaper.lingering, 0);
-    atomic_store(&reaper.state, 0);
+    atomic_store(&reaper.state, PARTS_NONE);
 }
 
 /* ---- the interface (reaper.h) ---- */
