@@ -524,9 +524,10 @@ static int row_kept(uintptr_t pc, struct row *row)
     unsigned seq = atomic_load_explicit(&s->seq, memory_order_acquire);
     if ((seq & 1) || atomic_load_explicit(&s->pc, memory_order_relaxed) != pc)
         return 0;
+    /* Acquire loads, not a fence (which TSan cannot follow): the second
+     * look at seq cannot move before them. */
     for (size_t i = 0; i < ROW_WORDS; i++)
-        words[i] = atomic_load_explicit(&s->row[i], memory_order_relaxed);
-    atomic_thread_fence(memory_order_acquire);
+        words[i] = atomic_load_explicit(&s->row[i], memory_order_acquire);
     if (atomic_load_explicit(&s->seq, memory_order_relaxed) != seq)
         return 0;
     memcpy(row, words, sizeof *row);
@@ -541,9 +542,10 @@ static void row_keep(uintptr_t pc, const struct row *row)
     if ((seq & 1) || !atomic_compare_exchange_strong(&s->seq, &seq, seq + 1))
         return;
     memcpy(words, row, sizeof *row);
-    atomic_store_explicit(&s->pc, pc, memory_order_relaxed);
+    /* Release: a reader that sees one new word also sees seq odd. */
+    atomic_store_explicit(&s->pc, pc, memory_order_release);
     for (size_t i = 0; i < ROW_WORDS; i++)
-        atomic_store_explicit(&s->row[i], words[i], memory_order_relaxed);
+        atomic_store_explicit(&s->row[i], words[i], memory_order_release);
     atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
 }
 

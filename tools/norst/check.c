@@ -369,8 +369,10 @@ static int check_unit(const char *unit, const char *dirs)
 {
     struct unit_settings u;
     char why[PATH_MAX + 128], **env;
-    if (unit_settings_read(unit, dirs, &u) < 0)
+    if (unit_settings_read(unit, dirs, &u) < 0) {
+        unit_settings_free(&u);
         return 2;
+    }
     printf("%s: from %s\n", u.name, u.source);
 
     size_t nenv = unit_list(&u, "Environment", &env);

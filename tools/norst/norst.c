@@ -473,5 +473,7 @@ int main(int argc, char **argv)
         fputs("norst: warning: mode log without --log: closes change nothing and nothing is "
               "recorded\n", stderr);
     prepend_preload(lib);
-    return run(argv + optind, lib);
+    int status = run(argv + optind, lib); /* returns only when the command could not start */
+    free(lib);
+    return status;
 }
