@@ -5,9 +5,9 @@ VERSION  = 0.1.0
 # Also where "make install" puts things (mk/install.mk).
 PREFIX  ?= /usr/local
 
-# The configuration contract (names, limits, messages) and the status
-# page's format are the library's own.
-NORST_SRC  = $(wildcard tools/norst/*.c) shim/config_parse.c shim/status_name.c
+# The configuration contract (names, limits, messages), the status
+# page's format and the reading of a cgroup's unit are the library's own.
+NORST_SRC  = $(wildcard tools/norst/*.c) shim/config_parse.c shim/status_name.c shim/cgroup_unit.c
 NORST_DEFS = -DNORST_VERSION='"$(VERSION)"' -DNORST_LIBDIR='"$(PREFIX)/lib"'
 
 ALL_EXTRA += $(B)/norst
@@ -48,12 +48,14 @@ $(B)/norst: $(NORST_OBJ)
 $(B)/tests/progs/frame-nopie: PROG_CFLAGS += -fno-pie
 $(B)/tests/progs/frame-nopie: PROG_LDFLAGS += -no-pie
 
-# t_wrapper's statically linked program. Where the toolchain has no static
-# libc the link fails, nothing is built, and the test says it skips that case.
-$(B)/tests/progs/static-true: tests/progs/static-true.c | $(B)/tests/progs
+# The statically linked programs: t_wrapper's, and t_trace's server that
+# resets its clients. Where the toolchain has no static libc the link
+# fails, nothing is built, and the test says it skips that case.
+STATIC_PROGS = $(B)/tests/progs/static-true $(B)/tests/progs/static-rst
+$(STATIC_PROGS): $(B)/tests/progs/%: tests/progs/%.c | $(B)/tests/progs
 	@echo '$(CC) $(BASE) $(CFLAGS) -static -o $@ $<'
 	@$(CC) $(BASE) $(CFLAGS) -static -o $@ $< 2>/dev/null || \
-	    echo "note: cannot link statically; t_wrapper skips its static-binary case"
+	    echo "note: cannot link $* statically; the tests that need it skip that case"
 
 # t_status plants pages named by start time, read as the library reads it.
 $(B)/tests/t_status: $(B)/norst-shim/status_name.o

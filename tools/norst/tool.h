@@ -8,7 +8,8 @@
  *   log_input.c   the logs it reads, gzip'd ones through gzip -dc;
  *   tally.c    counting strings in a bounded table;
  *   json.c     a small strict parser for one JSON object per line;
- *   status.c   "norst status": the live counters of running processes.
+ *   status.c   "norst status": the live counters of running processes;
+ *   trace*.c   "norst trace": every RST the kernel sends (trace.h).
  */
 #ifndef NORST_TOOL_H
 #define NORST_TOOL_H
@@ -101,5 +102,8 @@ int report_main(int argc, char **argv);
 
 /* ---- norst status (status.c) ---- */
 int status_main(int argc, char **argv);
+
+/* ---- norst trace (trace.c) ---- */
+int trace_main(int argc, char **argv);
 
 #endif

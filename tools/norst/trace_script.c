@@ -1,0 +1,48 @@
+/* The bpftrace program of norst trace. One line per RST, tab-separated:
+ *   rst NSECS PID TID REASON STATE INQ FIN CLOSER_PID CLOSER_TID
+ *       GONE GONE_PID GONE_TID SADDR DADDR COMM CLOSER_COMM GONE_COMM
+ * GONE is 1 when the socket is the one this CPU destroyed last, whose
+ * closer is GONE_*. (bpftrace 0.17 loses a variable assigned inside an
+ * if block here, so the choices are made in user space.)
+ * NSECS is CLOCK_MONOTONIC; the addresses are the tracepoint's 28-byte
+ * sockaddr_in or sockaddr_in6, hex-escaped; the names last, as they may
+ * hold spaces.
+ *
+ * Only tracepoints: this kernel may be built without kprobes. The closer
+ * of a socket is the task that moved it to FIN_WAIT1 or LAST_ACK
+ * (tcp_close -> tcp_close_state), remembered by the socket's address: an
+ * RST sent after the close (abort on data: tcp_rcv_state_process) goes out
+ * in softirq, where the current task is whoever delivered the segment.
+ * That path calls tcp_done, which destroys the orphan before
+ * tcp_v4_send_reset, so the entry of the socket destroyed last on each CPU
+ * is kept for the RST that follows on the same CPU.
+ *
+ * Unread: INQ = rcv_nxt - copied_seq, less the peer's FIN once it came
+ * (as tcp_inq does: FIN is SOCK_DONE, bit 1 of sk_flags). __tcp_close frees the
+ * queue without moving copied_seq, so it still holds at the RST. */
+#include "trace.h"
+
+const char trace_script[] =
+    "BEGIN { printf(\"ready\\n\"); }\n"
+    "tracepoint:sock:inet_sock_set_state\n"
+    "/args->protocol == 6 && (args->newstate == 4 || args->newstate == 9)/\n"
+    "{ @closer[args->skaddr] = (pid, tid, comm); }\n"
+    "tracepoint:tcp:tcp_destroy_sock\n"
+    "{\n"
+    "    @gone_sk[cpu] = args->skaddr;\n"
+    "    @gone[cpu] = @closer[args->skaddr];\n"
+    "    delete(@closer[args->skaddr]);\n"
+    "}\n"
+    "tracepoint:tcp:tcp_send_reset\n"
+    "{\n"
+    "    $tp = (struct tcp_sock *)args->skaddr;\n"
+    "    $inq = $tp->rcv_nxt - $tp->copied_seq;\n"
+    "    $fin = ($tp->inet_conn.icsk_inet.sk.__sk_common.skc_flags & 2) ? 1 : 0;\n"
+    "    $c = @closer[args->skaddr];\n"
+    "    $g = @gone[cpu];\n"
+    "    $gone = (args->skaddr != 0 && @gone_sk[cpu] == args->skaddr) ? 1 : 0;\n"
+    "    printf(\"rst\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%u\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\t%rx\\t%rx\\t%s\\t%s\\t%s\\n\",\n"
+    "           nsecs, pid, tid, args->reason, args->state, $inq, $fin, $c.0, $c.1,\n"
+    "           $gone, $g.0, $g.1, buf(args->saddr, 28), buf(args->daddr, 28), comm, $c.2, $g.2);\n"
+    "}\n"
+    "END { clear(@closer); clear(@gone); clear(@gone_sk); }\n";
