@@ -104,12 +104,12 @@ static void print_next(FILE *out, const struct row *r, const struct reason_names
         fputs("    then fix it: the same without --mode log (drain mode)\n", out);
         break;
     case PRELOAD_STATIC:
-        fprintf(out, "cannot be preloaded: %s is statically linked; it must read (or shut\n"
-                     "    down its side and drain) before it closes\n", p->exe);
-        break;
     case PRELOAD_GO:
-        fprintf(out, "cannot be preloaded: %s is a Go program (its runtime makes its own\n"
-                     "    system calls); it must read before it closes\n", p->exe);
+        fprintf(out, "cannot be preloaded: %s\n    (%s); the fix is in the program: read the request\n"
+                     "    to its end, or shut down its side and read to EOF, before it closes\n",
+                p->preload == PRELOAD_GO ? "a Go program, its runtime makes its own system calls"
+                                         : "statically linked",
+                p->exe);
         break;
     case PRELOAD_KERNEL:
         fputs("no process: the kernel itself; libnorst cannot change it\n", out);
