@@ -21,6 +21,7 @@
 #include "trace.h"
 
 #define LINE_MAX_BYTES 4096
+#define STOP_GRACE_S 5 /* for bpftrace to detach after SIGINT */
 
 struct trace_options {
     double duration; /* seconds; 0: until interrupted */
@@ -82,24 +83,29 @@ static void format_time(unsigned long long nsecs, char *out, size_t cap)
     snprintf(out + len, cap - len, ".%03lldZ", wall / 1000000 % 1000);
 }
 
-/* The process to blame: for an abort on close the task in close() itself;
- * otherwise the socket's closer when it had one (tcp_send_reset runs in
- * softirq or a timer then), else the task that was running. */
-static pid_t culprit(char **col, const struct reason_names *names, const char **comm)
+/* The task to blame, from the columns of one event. */
+struct culprit {
+    pid_t pid;
+    long tid;
+    const char *comm;
+};
+
+/* For an abort on close the task in close() itself; otherwise the socket's
+ * closer when it had one (tcp_send_reset runs in softirq or a timer then),
+ * else the task that was running. */
+static struct culprit culprit_of(char **col, const struct reason_names *names)
 {
-    const char *reason = names->name[strtoul(col[COL_REASON], NULL, 10) % TRACE_REASONS_MAX];
+    unsigned long code = strtoul(col[COL_REASON], NULL, 10);
+    const char *reason = code < TRACE_REASONS_MAX ? names->name[code] : NULL;
     int in_close = reason && strcmp(reason, "abort-on-close") == 0;
     long gone = strtol(col[COL_GONE_PID], NULL, 10), closer = strtol(col[COL_CLOSER_PID], NULL, 10);
-    if (!in_close && strcmp(col[COL_GONE], "1") == 0 && gone > 0) {
-        *comm = col[COL_GONE_COMM];
-        return (pid_t)gone;
-    }
-    if (!in_close && closer > 0) {
-        *comm = col[COL_CLOSER_COMM];
-        return (pid_t)closer;
-    }
-    *comm = col[COL_COMM];
-    return (pid_t)strtol(col[COL_PID], NULL, 10);
+    if (!in_close && strcmp(col[COL_GONE], "1") == 0 && gone > 0)
+        return (struct culprit){(pid_t)gone, strtol(col[COL_GONE_TID], NULL, 10), col[COL_GONE_COMM]};
+    if (!in_close && closer > 0)
+        return (struct culprit){(pid_t)closer, strtol(col[COL_CLOSER_TID], NULL, 10),
+                                col[COL_CLOSER_COMM]};
+    return (struct culprit){(pid_t)strtol(col[COL_PID], NULL, 10), strtol(col[COL_TID], NULL, 10),
+                            col[COL_COMM]};
 }
 
 static void put_text(const char *time, const struct process_info *p, const char *reason,
@@ -164,16 +170,16 @@ static void handle_line(char *line, const struct reason_names *names, const stru
     if (n != COL_COUNT || strcmp(col[COL_TAG], "rst") != 0)
         return;
     unsigned code = (unsigned)strtoul(col[COL_REASON], NULL, 10);
-    const char *comm;
-    pid_t pid = culprit(col, names, &comm);
+    struct culprit who = culprit_of(col, names);
+    pid_t pid = who.pid;
     struct endpoint local, peer;
     decode_endpoint(col[COL_SADDR], &local);
     decode_endpoint(col[COL_DADDR], &peer);
     if ((opt->pid >= 0 && pid != opt->pid) ||
         (opt->port >= 0 && local.port != opt->port && peer.port != opt->port))
         return;
-    const struct process_info *p = process_lookup(pid, comm);
-    if (opt->comm && strcmp(p->comm, opt->comm) != 0 && strcmp(comm, opt->comm) != 0)
+    const struct process_info *p = process_lookup(pid, who.comm);
+    if (opt->comm && strcmp(p->comm, opt->comm) != 0 && strcmp(who.comm, opt->comm) != 0)
         return;
     char time[40], buf[32];
     format_time(strtoull(col[COL_NSECS], NULL, 10), time, sizeof time);
@@ -187,10 +193,7 @@ static void handle_line(char *line, const struct reason_names *names, const stru
     pid_t current = (pid_t)strtol(col[COL_PID], NULL, 10);
     if (opt->json)
         put_json(time, p, reason, code, &local, &peer, unread, state, current, col[COL_COMM],
-                 strtol(pid == current ? col[COL_TID] : pid == strtol(col[COL_GONE_PID], NULL, 10)
-                                                                  ? col[COL_GONE_TID]
-                                                                  : col[COL_CLOSER_TID],
-                        NULL, 10));
+                 who.tid);
     else
         put_text(time, p, reason, &local, &peer, unread, state, current, col[COL_COMM]);
     fflush(stdout);
@@ -254,7 +257,7 @@ static void on_error(char *line, void *ctx)
     fprintf(stderr, "bpftrace: %s\n", line);
 }
 
-static pid_t start_bpftrace(int *out_fd, int *err_fd)
+static pid_t start_bpftrace(const char *script, int *out_fd, int *err_fd)
 {
     int out[2], err[2];
     if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
@@ -267,7 +270,7 @@ static pid_t start_bpftrace(int *out_fd, int *err_fd)
         dup2(err[1], STDERR_FILENO);
         /* the closers of every socket that is closing at once */
         setenv("BPFTRACE_MAP_KEYS_MAX", "65536", 0);
-        execlp("bpftrace", "bpftrace", "-B", "line", "-e", trace_script, (char *)NULL);
+        execlp("bpftrace", "bpftrace", "-B", "line", "-e", script, (char *)NULL);
         fprintf(stderr, "cannot run bpftrace: %s\n", strerror(errno));
         _exit(127);
     }
@@ -295,22 +298,35 @@ static int run(const struct reason_names *names, const struct trace_options *opt
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     static struct reader out, err;
-    pid_t child = start_bpftrace(&out.fd, &err.fd);
+    char *script = trace_script_for(opt->port);
+    pid_t child = start_bpftrace(script, &out.fd, &err.fd);
+    free(script);
     if (child < 0)
         return 1;
     struct session s = {names, opt, 0, {0, 0}};
     clock_gettime(CLOCK_REALTIME, &wall0);
     clock_gettime(CLOCK_MONOTONIC, &mono0);
-    int open_fds = 2, stopping = 0;
+    enum { TRACING, STOPPING, KILLED } phase = TRACING;
+    struct timespec stop_sent;
+    int open_fds = 2;
     struct pollfd fds[2] = {{out.fd, POLLIN, 0}, {err.fd, POLLIN, 0}};
     while (open_fds) {
-        if (!stopping && (stop_asked || (s.ready && opt->duration > 0 &&
-                                         seconds_since(&s.started) >= opt->duration))) {
+        if (phase == TRACING && (stop_asked || (s.ready && opt->duration > 0 &&
+                                                seconds_since(&s.started) >= opt->duration))) {
             kill(child, SIGINT); /* bpftrace detaches and exits */
-            stopping = 1;
+            clock_gettime(CLOCK_MONOTONIC, &stop_sent);
+            phase = STOPPING;
+        } else if (phase == STOPPING && seconds_since(&stop_sent) >= STOP_GRACE_S) {
+            fprintf(stderr, "norst trace: bpftrace did not stop within %d s of SIGINT; killed\n",
+                    STOP_GRACE_S);
+            kill(child, SIGKILL);
+            phase = KILLED;
         }
-        if (poll(fds, 2, 100) < 0 && errno != EINTR)
+        int ready = poll(fds, 2, 100);
+        if (ready < 0 && errno != EINTR)
             break;
+        if (ready <= 0)
+            continue; /* revents are not set */
         for (int i = 0; i < 2; i++) {
             if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;

@@ -29,7 +29,9 @@ int reason_is_close(const struct reason_names *names, unsigned code);
 const char *tcp_state_name(unsigned state);
 
 /* ---- the bpftrace program (trace_script.c) ---- */
-extern const char trace_script[];
+/* The program's text, for resets on local or peer port, or any when port
+ * is -1 (malloc'ed). */
+char *trace_script_for(long port);
 
 /* ---- processes (trace_process.c) ---- */
 enum preload_verdict {

@@ -20,9 +20,13 @@
  * Unread: INQ = rcv_nxt - copied_seq, less the peer's FIN once it came
  * (as tcp_inq does: FIN is SOCK_DONE, bit 1 of sk_flags). __tcp_close frees the
  * queue without moving copied_seq, so it still holds at the RST. */
+#include <stdio.h>
+#include <string.h>
+
+#include "tool.h"
 #include "trace.h"
 
-const char trace_script[] =
+static const char script_head[] =
     "BEGIN { printf(\"ready\\n\"); }\n"
     "tracepoint:sock:inet_sock_set_state\n"
     "/args->protocol == 6 && (args->newstate == 4 || args->newstate == 9)/\n"
@@ -33,7 +37,10 @@ const char trace_script[] =
     "    @gone[cpu] = @closer[args->skaddr];\n"
     "    delete(@closer[args->skaddr]);\n"
     "}\n"
-    "tracepoint:tcp:tcp_send_reset\n"
+    "tracepoint:tcp:tcp_send_reset\n";
+
+/* After the predicate of --port, if any. */
+static const char script_tail[] =
     "{\n"
     "    $tp = (struct tcp_sock *)args->skaddr;\n"
     "    $inq = $tp->rcv_nxt - $tp->copied_seq;\n"
@@ -46,3 +53,20 @@ const char trace_script[] =
     "           $gone, $g.0, $g.1, buf(args->saddr, 28), buf(args->daddr, 28), comm, $c.2, $g.2);\n"
     "}\n"
     "END { clear(@closer); clear(@gone); clear(@gone_sk); }\n";
+
+/* --port filters in the kernel: only the matching resets cross to user
+ * space, where each costs far more than the tracepoint (the port is at
+ * bytes 2-3 of both sockaddr forms, in network order). */
+static const char port_predicate[] =
+    "/(args->saddr[2] << 8 | args->saddr[3]) == %ld || (args->daddr[2] << 8 | args->daddr[3]) == %ld/\n";
+
+char *trace_script_for(long port)
+{
+    char predicate[sizeof port_predicate + 32] = "";
+    if (port >= 0)
+        snprintf(predicate, sizeof predicate, port_predicate, port, port);
+    size_t len = strlen(script_head) + strlen(predicate) + sizeof script_tail;
+    char *text = xrealloc(NULL, len);
+    snprintf(text, len, "%s%s%s", script_head, predicate, script_tail);
+    return text;
+}
