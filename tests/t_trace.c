@@ -27,22 +27,30 @@ struct trace {
     char out_path[64], err_path[64];
     char out[1 << 20], err[1 << 16];
     int status;
+    int ended; /* reaped: status holds its end */
 };
 
 static struct trace tr;
 
-static void trace_start(struct trace *t)
+/* norst trace --json and args (at most 4). */
+static void trace_start(struct trace *t, const char *const *args)
 {
     snprintf(t->out_path, sizeof t->out_path, "/tmp/norst-trace-%d.json", (int)getpid());
     snprintf(t->err_path, sizeof t->err_path, "/tmp/norst-trace-%d.err", (int)getpid());
     fflush(NULL);
+    unlink(t->out_path); /* trace_ready must not see a message of the last run */
+    unlink(t->err_path);
+    t->ended = 0;
     t->pid = fork();
     if (t->pid == 0) {
         int out = open(t->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         int err = open(t->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(out, 1);
         dup2(err, 2);
-        execl("./norst", "norst", "trace", "--json", "--duration", TRACE_SECONDS, (char *)NULL);
+        const char *argv[8] = {"./norst", "trace", "--json"};
+        for (int i = 0; i < 4 && args[i]; i++)
+            argv[3 + i] = args[i];
+        execv(argv[0], (char *const *)argv);
         perror("./norst");
         _exit(127);
     }
@@ -56,6 +64,7 @@ static int trace_ready(struct trace *t)
         if (contains(t->err, "tracing every RST"))
             return 1;
         if (waitpid(t->pid, &t->status, WNOHANG) == t->pid) {
+            t->ended = 1;
             read_text_file(t->err_path, t->err, sizeof t->err);
             return 0;
         }
@@ -63,19 +72,37 @@ static int trace_ready(struct trace *t)
     }
     kill(t->pid, SIGKILL);
     waitpid(t->pid, &t->status, 0);
+    t->ended = 1;
     snprintf(t->err, sizeof t->err, "norst trace did not start in 30 s");
     return 0;
 }
 
+/* Waits up to ms for it to end by itself; 1 if it did. */
+static int trace_wait(struct trace *t, long ms)
+{
+    for (long waited = 0; !t->ended; waited += 100) {
+        if (waitpid(t->pid, &t->status, WNOHANG) == t->pid)
+            t->ended = 1;
+        else if (waited >= ms)
+            return 0;
+        else
+            sleep_ms(100);
+    }
+    return 1;
+}
+
+/* Stops it (SIGINT: the summary is printed) unless it ended, and reads
+ * what it wrote. */
 static void trace_stop(struct trace *t)
 {
-    sleep_ms(500); /* the last events through bpftrace's pipe */
-    kill(t->pid, SIGINT);
-    for (int i = 0; i < 200 && waitpid(t->pid, &t->status, WNOHANG) != t->pid; i++)
-        sleep_ms(100);
-    if (!WIFEXITED(t->status)) {
-        kill(t->pid, SIGKILL);
-        waitpid(t->pid, &t->status, 0);
+    if (!t->ended) {
+        sleep_ms(500); /* the last events through bpftrace's pipe */
+        kill(t->pid, SIGINT);
+        if (!trace_wait(t, 20000)) {
+            kill(t->pid, SIGKILL);
+            waitpid(t->pid, &t->status, 0);
+            t->ended = 1;
+        }
     }
     read_text_file(t->out_path, t->out, sizeof t->out);
     read_text_file(t->err_path, t->err, sizeof t->err);
@@ -193,10 +220,61 @@ static void check_reset_by(const struct server *s, const char *what)
     CHECK(number_after(ev, "\"unread\":") > 0, "%s: %s", what, ev);
 }
 
+/* norst trace's refusals: each says what is missing, with status 1 (or 2
+ * for a usage error), before anything is traced. */
+static void refusals(void)
+{
+    struct proc p;
+    case_begin("trace: refusals say why");
+    const char *no_bpftrace_env[] = {"PATH=/nonexistent", NULL};
+    const char *trace[] = {"./norst", "trace", "--duration", "1", NULL};
+    proc_start(&p, 0, no_bpftrace_env, trace, 0);
+    CHECK(proc_finish(&p, 5000) == 1, "status %d", p.status);
+    CHECK(contains(p.err, "norst trace: bpftrace is not installed"), "stderr: %s", p.err);
+    const char *two_filters[] = {"./norst", "trace", "--pid", "1", "--port", "80", NULL};
+    proc_start(&p, 0, NULL, two_filters, 0);
+    CHECK(proc_finish(&p, 5000) == 2, "status %d", p.status);
+    CHECK(contains(p.err, "usage: norst trace"), "stderr: %s", p.err);
+    const char *bad_port[] = {"./norst", "trace", "--port", "70000", NULL};
+    proc_start(&p, 0, NULL, bad_port, 0);
+    CHECK(proc_finish(&p, 5000) == 2, "status %d", p.status);
+    CHECK(contains(p.err, "--port: not a number from 0 to 65535"), "stderr: %s", p.err);
+    case_end();
+}
+
+/* --port keeps the resets of one port (filtered in the kernel), and
+ * --duration ends the trace by itself. */
+static void port_filter(void)
+{
+    struct server a = {"echo-server", .port = 5011}, b = {"echo-server", .port = 5012};
+    case_begin("trace: --port keeps one service; --duration ends it");
+    trace_start(&tr, (const char *const[]){"--port", "5011", "--duration", "4", NULL});
+    if (!trace_ready(&tr)) {
+        CHECK(0, "norst trace did not start: %s", tr.err);
+        case_end();
+        return;
+    }
+    run_echo(&a, 0);
+    run_echo(&b, 0);
+    int ended = trace_wait(&tr, 15000);
+    trace_stop(&tr); /* collects the output (and stops it if it ran on) */
+    CHECK(ended && WIFEXITED(tr.status) && WEXITSTATUS(tr.status) == 0,
+          "norst trace --duration 4 did not end by itself: status %d, stderr:\n%s", tr.status, tr.err);
+    CHECK(contains(b.client_out, "reset"), "client of %d: %s", b.port, b.client_out);
+    CHECK(event_of(a.proc.pid, "abort-on-close")[0], "no reset on %d in:\n%s", a.port, tr.out);
+    CHECK(!contains(tr.out, "127.0.0.1:5012") && count_of(tr.out, "\n") == 1, "events:\n%s", tr.out);
+    kill(a.proc.pid, SIGTERM);
+    kill(b.proc.pid, SIGTERM);
+    proc_finish(&a.proc, 5000);
+    proc_finish(&b.proc, 5000);
+    case_end();
+}
+
 int main(void)
 {
+    refusals();
     case_begin("norst trace starts");
-    trace_start(&tr);
+    trace_start(&tr, (const char *const[]){"--duration", TRACE_SECONDS, NULL});
     int ready = trace_ready(&tr);
     if (!ready) {
         char why[512];
@@ -267,6 +345,7 @@ int main(void)
     CHECK(contains(out, "echo-server") && contains(out, "prime-server"), "norst report:\n%s", out);
     case_end();
 
+    port_filter();
     unlink(tr.out_path);
     unlink(tr.err_path);
     return harness_done();
