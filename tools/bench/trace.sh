@@ -4,7 +4,9 @@
 # 2): rounds alternating without and with norst trace running, in two
 # workloads: every other connection closed with unread data (an RST each:
 # every one an event through bpftrace and norst), and none (only the
-# tracepoints' cost on every state change). Needs root and bpftrace; prints
+# tracepoints' cost on every state change); and with resets, traced with
+# --port of another service (the filter works in the kernel: no event
+# leaves it). Needs root and bpftrace; prints
 # a markdown table (medians, min..max) and writes it to BUILD/bench/trace.md.
 #
 # Usage, from the top of the source tree: sh tools/bench/trace.sh [BUILD]
@@ -30,9 +32,10 @@ stop_trace() {
     trace_pid=
 }
 trap 'stop_trace; rm -rf "$tmp"' EXIT
+# start_trace [OPTION...]
 start_trace() {
     : >"$tmp/trace.err"
-    "$B/norst" trace >"$tmp/trace.out" 2>"$tmp/trace.err" &
+    "$B/norst" trace "$@" >"$tmp/trace.out" 2>"$tmp/trace.err" &
     trace_pid=$!
     i=0
     until grep -q 'tracing every RST' "$tmp/trace.err"; do
@@ -52,21 +55,25 @@ run() {
     resets) env= ;;
     clean) env="env BENCH_UNREAD_EVERY=0" ;;
     esac
-    [ "$2" = traced ] && start_trace
+    case $2 in
+    traced) start_trace ;;
+    other-port) start_trace --port 1 ;;
+    esac
     # shellcheck disable=SC2086
     line=$(in_ns "$bin/client" rps "$rps_seconds" "$rps_threads" -- $env "$bin/server" rps)
     events=0
-    if [ "$2" = traced ]; then
+    if [ "$2" != untraced ]; then
         stop_trace
         events=$(sed -n 's/^norst trace: \([0-9]*\) reset.*/\1/p' "$tmp/trace.out")
     fi
     printf 'workload=%s run=%s events=%s %s\n' "$1" "$2" "$events" "$line" >>"$tmp/rps"
 }
 round() {
-    for w in resets clean; do
-        run $w untraced
-        run $w traced
-    done
+    run resets untraced
+    run resets traced
+    run resets other-port
+    run clean untraced
+    run clean traced
 }
 repeat "$rounds" round
 
@@ -93,5 +100,7 @@ for w in resets clean; do
     esac
     say "| $label | $(stat $w untraced rps) | $(stat $w traced rps) | $(calc '%.1f%%' "100 * $(median $w traced rps) / $(median $w untraced rps)") | $(stat $w traced events) |"
 done
+say "| the same resets, traced with \`--port 1\` | $(stat resets untraced rps) | $(stat resets other-port rps) | $(calc '%.1f%%' "100 * $(median resets other-port rps) / $(median resets untraced rps)") | $(stat resets other-port events) |"
 commands
 say "    $B/norst trace   # outside the namespace, as root, during each traced run"
+say "    $B/norst trace --port 1   # the same, for the last row"
