@@ -9,7 +9,11 @@
 #ifndef NORST_COMPAT_H
 #define NORST_COMPAT_H
 
-#if defined(__x86_64__)
+#include <features.h>
+
+/* musl (make CC=musl-gcc) has no symbol versions: the plain names. */
+#if !defined(__GLIBC__)
+#elif defined(__x86_64__)
 #define NORST_GLIBC_BASE "GLIBC_2.2.5"
 #elif defined(__aarch64__)
 #define NORST_GLIBC_BASE "GLIBC_2.17"

@@ -9,13 +9,15 @@
  * is not ignored is doubt. A handler with SA_NODEFER leaves no trace in the
  * mask: one for an asynchronous signal is doubt too; one for a fault
  * (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, the crash handlers
- * many daemons install) runs only when this thread faulted.
+ * many daemons install) runs only when this thread faulted, and one with
+ * SA_RESETHAND too is not running while it is still installed.
  *
  * Doubt costs little: threads that block signals on purpose answer 1, and
  * the caller does without (see reaper.c). Not seen: a handler with both
  * SA_NODEFER and SA_RESETHAND (System V signal()), and one that unblocks
  * its own signal. */
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "handler_context.h"
@@ -53,7 +55,11 @@ int handler_may_be_running(void)
             continue;
         if (blocked & BIT(sig))
             return 1;
-        if (act.handler != (uintptr_t)SIG_DFL && (act.flags & SA_NODEFER) && !(FAULT_SIGNALS & BIT(sig)))
+        /* SA_RESETHAND: get_signal() puts back SIG_DFL before the handler
+         * runs, so one still installed is not running (redis installs its
+         * SIGABRT handler so). */
+        if (act.handler != (uintptr_t)SIG_DFL && (act.flags & SA_NODEFER) &&
+            !(act.flags & SA_RESETHAND) && !(FAULT_SIGNALS & BIT(sig)))
             return 1;
     }
     return 0;

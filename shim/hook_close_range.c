@@ -25,6 +25,11 @@
 #include "sharing.h"
 #include "sys.h"
 
+#ifndef __GLIBC__ /* musl declares neither: a program calls them by syscall */
+int close_range(unsigned first, unsigned last, int flags);
+void closefrom(int lowfd);
+#endif
+
 static void epoll_set_closed(int fd)
 {
     reaper_epoll(fd, EPOLL_SET_CLOSED);

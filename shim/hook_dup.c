@@ -117,6 +117,7 @@ NORST_API int fcntl(int fd, int cmd, ...)
     return fcntl_hooked(fd, cmd, arg);
 }
 
+#ifdef __GLIBC__ /* glibc 2.28+'s name; musl has fcntl only */
 NORST_API int fcntl64(int fd, int cmd, ...)
 {
     va_list ap;
@@ -125,3 +126,4 @@ NORST_API int fcntl64(int fd, int cmd, ...)
     va_end(ap);
     return fcntl_hooked(fd, cmd, arg);
 }
+#endif

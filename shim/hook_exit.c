@@ -22,10 +22,12 @@
 #include "sys.h"
 #include "threads.h"
 
+#ifdef __GLIBC__
 /* glibc's list of open streams, and its lock (both exported since 2.2.5). */
 extern FILE *_IO_list_all;
 void _IO_list_lock(void);
 void _IO_list_unlock(void);
+#endif
 
 #define MAX_UNFLUSHED 16
 
@@ -41,6 +43,7 @@ struct exit_walk {
  * thread blocked in fgets(stdin) holds stdin's lock until the process dies,
  * and glibc's own exit flush takes no stream lock. A stream we cannot flush
  * keeps its socket out of the batch: no FIN goes ahead of its bytes. */
+#ifdef __GLIBC__
 static int flush_socket_streams(struct exit_walk *w)
 {
     int complete = 1;
@@ -63,6 +66,17 @@ static int flush_socket_streams(struct exit_walk *w)
     _IO_list_unlock();
     return complete;
 }
+#else
+/* musl exports no list of its streams, and fflush(NULL) takes every
+ * stream's lock (the hang above): whether a socket's stream holds output
+ * cannot be known, so exit only records, as when a stream cannot be
+ * flushed. */
+static int flush_socket_streams(struct exit_walk *w)
+{
+    (void)w;
+    return 0;
+}
+#endif
 
 static int is_unflushed(const struct exit_walk *w, int fd)
 {

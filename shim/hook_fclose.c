@@ -1,6 +1,9 @@
 /* fclose() closes its fd inside libc (__close_nocancel), never through the
  * close symbol, so a stream over a TCP socket needs its own hook. */
 #include <stdio.h>
+#ifndef __GLIBC__
+#include <stdio_ext.h>
+#endif
 
 #include "aside.h"
 #include "close_path.h"
@@ -14,6 +17,17 @@ static int libc_fclose(int fd, void *stream)
     return REAL(fclose)(stream);
 }
 
+/* Output still in the stream's buffer. musl's FILE is opaque: its
+ * __fpending says the same. */
+static int output_buffered(FILE *stream)
+{
+#ifdef __GLIBC__
+    return stream->_IO_write_ptr > stream->_IO_write_base;
+#else
+    return __fpending(stream) > 0;
+#endif
+}
+
 static int fclose_hooked(FILE *stream, const void *caller)
 {
     int fd = -1;
@@ -25,7 +39,7 @@ static int fclose_hooked(FILE *stream, const void *caller)
         /* What a non-blocking socket did not take stays buffered, and
          * fclose would write it after our FIN, into EPIPE: then the stream
          * closes as without us. */
-        if (fd >= 0 && (fflush(stream) != 0 || stream->_IO_write_ptr > stream->_IO_write_base))
+        if (fd >= 0 && (fflush(stream) != 0 || output_buffered(stream)))
             fd = -1;
     }
     if (fd < 0)
@@ -39,8 +53,10 @@ NORST_API int fclose(FILE *stream)
     return fclose_hooked(stream, RETURN_ADDRESS());
 }
 
+#ifdef __GLIBC__ /* glibc's internal name for it */
 int _IO_fclose(FILE *stream);
 NORST_API int _IO_fclose(FILE *stream)
 {
     return fclose_hooked(stream, RETURN_ADDRESS());
 }
+#endif

@@ -58,11 +58,15 @@ NORST_API int open(const char *path, int flags, ...)
     return NEW_FD(REAL(open)(path, flags, mode), -1);
 }
 
+/* The *64 names are glibc's own symbols; musl's headers make them macros
+ * for the plain names, hooked already. */
+#ifdef __GLIBC__
 NORST_API int open64(const char *path, int flags, ...)
 {
     MODE_FROM(flags, flags);
     return NEW_FD(REAL(open64)(path, flags, mode), -1);
 }
+#endif
 
 NORST_API int openat(int dirfd, const char *path, int flags, ...)
 {
@@ -70,11 +74,13 @@ NORST_API int openat(int dirfd, const char *path, int flags, ...)
     return NEW_FD(REAL(openat)(dirfd, path, flags, mode), -1);
 }
 
+#ifdef __GLIBC__
 NORST_API int openat64(int dirfd, const char *path, int flags, ...)
 {
     MODE_FROM(flags, flags);
     return NEW_FD(REAL(openat64)(dirfd, path, flags, mode), -1);
 }
+#endif
 
 /* What a program built with _FORTIFY_SOURCE calls for open(path, flags). */
 int __open_2(const char *path, int flags);
@@ -107,10 +113,12 @@ NORST_API int creat(const char *path, mode_t mode)
     return NEW_FD(REAL(creat)(path, mode), -1);
 }
 
+#ifdef __GLIBC__
 NORST_API int creat64(const char *path, mode_t mode)
 {
     return NEW_FD(REAL(creat64)(path, mode), -1);
 }
+#endif
 
 NORST_API int pipe(int fds[2])
 {
@@ -162,10 +170,12 @@ NORST_API FILE *fopen(const char *path, const char *mode)
     return NEW_FD(REAL(fopen)(path, mode), NULL);
 }
 
+#ifdef __GLIBC__
 NORST_API FILE *fopen64(const char *path, const char *mode)
 {
     return NEW_FD(REAL(fopen64)(path, mode), NULL);
 }
+#endif
 
 NORST_API DIR *opendir(const char *path)
 {

@@ -91,7 +91,7 @@ static void say_cannot(const char *target, const char *what, long err)
 
 void log_open(const struct norst_config *cfg)
 {
-    long fd;
+    long fd = -1;
 
     log_json = cfg->log_format == LOG_JSON;
     syslog_priority = cfg->syslog_priority;

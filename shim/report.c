@@ -17,6 +17,10 @@ void note_unread_at_close(struct close_event *ev, int fd)
     else
         ev->unread_at_close = unread_bytes(fd);
     ev->rst = ev->unread_at_close > 0 ? RST_SENT : RST_NONE;
+    /* Cut short inside close() with no thread to go on: whatever the peer
+     * still sends meets a closed socket. */
+    if (ev->rst == RST_NONE && ev->outcome == OUT_BLOCK_BOUND)
+        ev->rst = RST_POSSIBLE;
 }
 
 void close_path_end(struct close_event *ev)

@@ -115,6 +115,18 @@ int private_mounts(void)
     return 0;
 }
 
+int shell(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    fflush(NULL);
+    int status = system(cmd);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 int contains(const char *haystack, const char *needle)
 {
     return strstr(haystack, needle) != NULL;

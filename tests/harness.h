@@ -102,6 +102,8 @@ int private_mounts(void);
 
 void sleep_ms(long ms);
 int contains(const char *haystack, const char *needle);
+/* system() of the formatted command; its exit status, or -1 if killed. */
+int shell(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* How often needle occurs in text; the number right after key, or -1. */
 int count_of(const char *text, const char *needle);
 long number_after(const char *text, const char *key);

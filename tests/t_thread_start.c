@@ -44,8 +44,14 @@ int main(void)
     probe("a TSYNC filter while another thread hands sockets off: 10 runs, none killed", tsync,
           "killed=0 of 10", NULL, NULL);
     const char *noclone[] = {"./tests/progs/startprobe", "noclone", NULL};
-    probe("a filter at load that kills on clone: the process lives, no thread", noclone,
-          "status=0 signal=0", NULL, NULL);
+    if (getenv("NORST_TEST_RUNTIME")) { /* the sanitizer's runtime makes threads of its own */
+        case_begin("a filter at load that kills on clone: the process lives, no thread");
+        case_skip("a sanitized build's runtime clones under the filter itself");
+        case_end();
+    } else {
+        probe("a filter at load that kills on clone: the process lives, no thread", noclone,
+              "status=0 signal=0", NULL, NULL);
+    }
     const char *forked[] = {"./tests/progs/startprobe", "forked", "200", NULL};
     probe("fork per connection, 200 other processes: the parent's close stays cheap", forked, NULL,
           &v, "close_us_mean=");

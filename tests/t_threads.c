@@ -93,6 +93,8 @@ int main(void)
 {
     clean_closes_no_thread();
     thread_from_close("accept queued:10 read:1 close sleep:500", 2, "action=drain outcome=peer-eof");
+    thread_from_close("crashhandler accept queued:10 read:1 close sleep:500", 2,
+                      "action=drain outcome=peer-eof");
     thread_from_close("sigblock accept queued:10 read:1 close sleep:500", 1,
                       "action=drain outcome=block-bound drained=9");
     unshare_after_linger();

@@ -33,12 +33,13 @@
 
 enum var {
     MODE, LINGER_MS, MAX_BYTES, LOG, LOG_FORMAT, STATS, ASYNC, MAX_LINGER, IDLE_MS, BLOCK_MS,
-    SYSLOG_PRIORITY, NVARS
+    SYSLOG_PRIORITY, STATUS_DIR, ANNOUNCE, NVARS
 };
 static const char *const vars[NVARS] = {
     "NORST_MODE",       "NORST_LINGER_MS", "NORST_MAX_BYTES", "NORST_LOG",
     "NORST_LOG_FORMAT", "NORST_STATS",     "NORST_ASYNC",     "NORST_MAX_LINGER",
-    "NORST_IDLE_MS",    "NORST_BLOCK_MS",  "NORST_SYSLOG_PRIORITY",
+    "NORST_IDLE_MS",    "NORST_BLOCK_MS",  "NORST_SYSLOG_PRIORITY", "NORST_STATUS_DIR",
+    "NORST_ANNOUNCE",
 };
 static const char *const modes[] = {"drain", "always", "log", "off", "unread"};
 /* syslog(3)'s facility and level names, by number ("" for none). */
@@ -168,6 +169,8 @@ static void landed_text(enum var var, const struct norst_config *c, char *out, s
         snprintf(out, cap, "%s.%s", facilities[c->syslog_priority >> 3],
                  levels[c->syslog_priority & 7]);
         break;
+    case STATUS_DIR: snprintf(out, cap, "%s", c->status_dir ? c->status_dir : "/dev/shm"); break;
+    case ANNOUNCE: snprintf(out, cap, "%d", c->announce); break;
     case LOG: case NVARS: snprintf(out, cap, "?"); break;
     }
 }
@@ -201,7 +204,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .mode = MODE_DRAIN, .linger_ms = 30000, .idle_ms = 5000, .block_ms = 0,
         .max_bytes = 16 << 20, .stats = 0, .async = 1, .max_linger = 4096,
         .log_format = LOG_TEXT, .log_sink = LOG_NONE, .log_target = NULL,
-        .syslog_priority = 3 * 8 + 5,
+        .syslog_priority = 3 * 8 + 5, .status_dir = NULL, .announce = 0,
     };
     unsigned long long v;
 
@@ -275,6 +278,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             want.syslog_priority = prio;
     }
 
+    /* NORST_STATUS_DIR: an absolute path, "off" in any case, or empty (the
+     * default); anything else is rejected. */
+    if (values[STATUS_DIR] && *values[STATUS_DIR]) {
+        if (values[STATUS_DIR][0] == '/')
+            want.status_dir = values[STATUS_DIR];
+        else if (model_word(values[STATUS_DIR], "off"))
+            want.status_dir = "off";
+        else
+            rejected[STATUS_DIR] = 1;
+    }
+    want.announce = model_flag(values[ANNOUNCE], 0);
+    rejected[ANNOUNCE] = want.announce < 0;
+    if (want.announce < 0)
+        want.announce = 0;
+
     /* The warnings: whole lines, no control bytes, one per rejected value. */
     int warnings[NVARS] = {0};
     for (int i = 0; i < nbad; i++) {
@@ -322,7 +340,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         {STATS, got.stats, want.stats},
         {ASYNC, got.async, want.async},
         {MAX_LINGER, got.max_linger, want.max_linger},
+        {ANNOUNCE, got.announce, want.announce},
     };
+    if (!(got.status_dir == want.status_dir ||
+          (got.status_dir && want.status_dir && strcmp(got.status_dir, want.status_dir) == 0)))
+        fail("NORST_STATUS_DIR landed wrong", values[STATUS_DIR] ? values[STATUS_DIR] : "(unset)");
     for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
         char what[64];
         if (fields[f].got == fields[f].want)

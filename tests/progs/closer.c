@@ -27,6 +27,8 @@
  *   itimer        SIGALRM every millisecond from now on (no SA_RESTART)
  *   sigblock      a SIGUSR1 handler, and SIGUSR1 blocked: what a close inside
  *                 that handler would see
+ *   crashhandler  a SIGABRT handler with SA_NODEFER | SA_RESETHAND, as redis
+ *                 installs: not running while it is still installed
  *   reuse         open /dev/null; prints "reuse=FD" (the lowest free number)
  *   fdcount       prints "fds=N", the number of entries in /proc/self/fd
  *   fill          write (non-blocking) until the send queue is full
@@ -336,6 +338,9 @@ int main(int argc, char **argv)
             struct itimerval every_ms = {{0, 1000}, {0, 1000}};
             sigaction(SIGALRM, &sa, NULL);
             setitimer(ITIMER_REAL, &every_ms, NULL);
+        } else if (strcmp(step, "crashhandler") == 0) {
+            struct sigaction sa = {.sa_handler = on_alarm, .sa_flags = SA_NODEFER | SA_RESETHAND};
+            sigaction(SIGABRT, &sa, NULL);
         } else if (strcmp(step, "sigblock") == 0) {
             struct sigaction sa = {.sa_handler = on_alarm};
             sigset_t usr1;

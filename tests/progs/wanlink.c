@@ -324,5 +324,7 @@ int main(int argc, char **argv)
         for (int k = 0; k < 2; k++)
             fprintf(stderr, "wanlink: %s relayed %ld lost %ld queue-drops %ld\n", dirs[k].name,
                     dirs[k].relayed, dirs[k].lost, dirs[k].queue_drops);
+    for (int k = 0; k < 2; k++)
+        free(dirs[k].ring);
     return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }

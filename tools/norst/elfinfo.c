@@ -1,6 +1,7 @@
 /* What a program's ELF headers tell about interposing its close():
  *   no PT_INTERP       statically linked, the dynamic loader never runs;
  *   Go sections/notes  the Go runtime makes its own system calls;
+ *   set-user-ID       the loader's secure mode;
  * and what norst report --resolve needs to name a frame: the build-id,
  * whether symbols or DWARF are there, and where a file offset loads.
  * Both classes (32/64-bit) and both byte orders; every offset and count is
@@ -8,6 +9,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -277,6 +279,52 @@ int elf_inspect(const char *path, struct elf_info *out)
     out->has_debug_info = ok && has_section(&f, &h, debug_names, 2, 0);
     close(f.fd);
     return ok;
+}
+
+unsigned preload_obstacles(const char *file, const char *lib)
+{
+    struct elf_info prog, libinfo;
+    struct stat st;
+    unsigned found = 0;
+
+    if (stat(file, &st) < 0 || !S_ISREG(st.st_mode))
+        return 0;
+    if (st.st_mode & S_ISUID)
+        found |= OBSTACLE_SETUID;
+    else if (st.st_mode & S_ISGID)
+        found |= OBSTACLE_SETGID;
+    if (!elf_inspect(file, &prog))
+        return found; /* a script, say: its interpreter is what runs */
+    if (!prog.has_interp)
+        found |= OBSTACLE_STATIC;
+    if (prog.is_go)
+        found |= OBSTACLE_GO;
+    if (prog.has_interp && lib && elf_inspect(lib, &libinfo) &&
+        (libinfo.elf_class != prog.elf_class || libinfo.machine != prog.machine))
+        found |= OBSTACLE_OTHER_ARCH;
+    return found;
+}
+
+const char *preload_obstacle_text(enum preload_obstacle which, const char *lib, char *buf,
+                                  size_t len)
+{
+    switch (which) {
+    case OBSTACLE_SETUID:
+        return "is set-user-ID: the dynamic loader ignores LD_PRELOAD paths with slashes and "
+               "libnorst's NORST_* settings for it";
+    case OBSTACLE_SETGID:
+        return "is set-group-ID: the dynamic loader ignores LD_PRELOAD paths with slashes and "
+               "libnorst's NORST_* settings for it";
+    case OBSTACLE_STATIC:
+        return "is statically linked: LD_PRELOAD cannot interpose its close()";
+    case OBSTACLE_GO:
+        return "is a Go program: Go makes its own system calls, libnorst cannot see its closes";
+    case OBSTACLE_OTHER_ARCH:
+        snprintf(buf, len, "is built for another architecture than %s: the dynamic loader "
+                           "will skip the library", lib);
+        return buf;
+    }
+    return "";
 }
 
 int elf_vaddr_of(const char *path, uint64_t offset, uint64_t *vaddr)

@@ -3,6 +3,7 @@
  *   norst [OPTIONS] [--] COMMAND [ARGS...]
  *   norst report [--top N] [--json] [--resolve] [FILE...]
  *   norst status [--json | --prometheus DIR] [PID...]
+ *   norst check [--unit-path DIRS] UNIT | norst check -- COMMAND [ARGS...]
  *
  * The options become the NORST_* variables the library reads; libnorst.so's
  * absolute path goes in front of LD_PRELOAD; then the command replaces this
@@ -30,13 +31,23 @@
 #ifndef NORST_LIBDIR
 #define NORST_LIBDIR "/usr/local/lib"
 #endif
+#ifndef NORST_LIBDIR_FROM_BIN
+#define NORST_LIBDIR_FROM_BIN "../lib"
+#endif
+#ifndef NORST_SONAME
+#define NORST_SONAME "libnorst.so.0"
+#endif
 
+/* The build tree's file, and the installed one's name: its SONAME, which
+ * stays put across versions (the versioned file is what it links to). */
 #define LIBRARY "libnorst.so"
+#define INSTALLED NORST_SONAME
 
 static const char usage_text[] =
     "usage: norst [OPTIONS] [--] COMMAND [ARGS...]\n"
     "       norst report [--top N] [--json] [--resolve] [FILE...]\n"
     "       norst status [--json | --prometheus DIR] [PID...]\n"
+    "       norst check [--unit-path DIRS] UNIT | norst check -- COMMAND [ARGS...]\n"
     "       norst trace [--duration S] [--pid P | --comm NAME | --port N] [--json]\n"
     "\n"
     "Runs COMMAND with libnorst preloaded: closing a TCP socket with unread data\n"
@@ -61,6 +72,7 @@ static const char usage_text[] =
     "norst report summarises JSON logs (FILEs, gzip'd ones too, or standard input):\n"
     "by stack, process, service, peer and minute; norst report --help for more.\n"
     "norst status shows the live counters of running processes (norst status --help).\n"
+    "norst check says what would stop the library in a systemd unit (norst check --help).\n"
     "norst trace shows every TCP reset the machine sends and who caused it\n"
     "(as root, with bpftrace; norst trace --help).\n"
     "See norst(1) and libnorst(7).\n";
@@ -177,46 +189,65 @@ static int is_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* PATH with its directory made absolute and its file name kept (malloc'ed;
+ * NULL if the directory does not resolve): the installed SONAME link, not
+ * the versioned file it names, so that a process the command execs after an
+ * upgrade still finds what LD_PRELOAD names. */
+static char *absolute_dir(const char *path)
+{
+    char dir[PATH_MAX], resolved[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    size_t len = (size_t)(slash - path);
+    if (!slash || len >= sizeof dir)
+        return NULL;
+    memcpy(dir, path, len);
+    dir[len] = '\0';
+    if (!realpath(len ? dir : "/", resolved))
+        return NULL;
+    char *out = malloc(strlen(resolved) + strlen(slash) + 1);
+    if (out)
+        strcat(strcpy(out, resolved), slash);
+    return out;
+}
+
 /* The library's absolute path (malloc'ed): $NORST_LIBRARY; next to this
- * executable (the build tree); ../lib from it (an installed tree, also
- * under DESTDIR); the compiled-in NORST_LIBDIR. */
-static char *find_library(void)
+ * executable (the build tree); the library directory relative to it (an
+ * installed tree, also under DESTDIR); the compiled-in NORST_LIBDIR. NULL,
+ * with why said in why, when none is there. */
+char *library_find(char *why, size_t why_len)
 {
     char exe[PATH_MAX], candidate[PATH_MAX + 32];
     const char *env = getenv("NORST_LIBRARY");
     char *found = NULL;
 
     if (env && *env) {
-        if (!is_file(env) || !(found = realpath(env, NULL))) {
-            fprintf(stderr, "norst: NORST_LIBRARY=%s: not a readable file\n", env);
-            exit(1);
-        }
+        if (!is_file(env) || !(found = realpath(env, NULL)))
+            snprintf(why, why_len, "NORST_LIBRARY=%s: not a readable file", env);
         return found;
     }
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
         exe[n] = '\0';
         *strrchr(exe, '/') = '\0';
-        static const char *const relative[] = {"/" LIBRARY, "/../lib/" LIBRARY};
+        static const char *const relative[] = {"/" LIBRARY, "/" NORST_LIBDIR_FROM_BIN "/" INSTALLED};
         for (size_t i = 0; i < sizeof relative / sizeof relative[0] && !found; i++) {
             snprintf(candidate, sizeof candidate, "%s%s", exe, relative[i]);
             if (is_file(candidate))
-                found = realpath(candidate, NULL);
+                found = absolute_dir(candidate);
         }
     }
-    if (!found && is_file(NORST_LIBDIR "/" LIBRARY))
-        found = realpath(NORST_LIBDIR "/" LIBRARY, NULL);
-    if (!found) {
-        fprintf(stderr, "norst: cannot find " LIBRARY " (looked next to norst, in ../lib "
-                        "from it and in " NORST_LIBDIR "); set NORST_LIBRARY to its path\n");
-        exit(1);
-    }
+    if (!found && is_file(NORST_LIBDIR "/" INSTALLED))
+        found = absolute_dir(NORST_LIBDIR "/" INSTALLED);
+    if (!found)
+        snprintf(why, why_len, "cannot find " LIBRARY " (looked next to norst, in "
+                               NORST_LIBDIR_FROM_BIN " from it and " INSTALLED " in " NORST_LIBDIR
+                               "); set NORST_LIBRARY to its path");
     return found;
 }
 
 /* ---- LD_PRELOAD ---- */
 
-static int same_file(const char *a, const char *b)
+int same_file(const char *a, const char *b)
 {
     struct stat sa, sb;
     return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
@@ -254,9 +285,7 @@ static void prepend_preload(const char *lib)
 
 /* ---- the command ---- */
 
-/* The file execvp would run (malloc'ed), or NULL with *err ENOENT (nothing
- * there) or EACCES (found, not executable). */
-static char *resolve_command(const char *cmd, int *err)
+char *resolve_command(const char *cmd, int *err)
 {
     struct stat st;
     *err = ENOENT;
@@ -292,30 +321,14 @@ static char *resolve_command(const char *cmd, int *err)
 
 static void warn_command(const char *file, const char *lib)
 {
-    static const char *const suid_tail =
-        ": the dynamic loader ignores LD_PRELOAD paths with slashes and libnorst's "
-        "NORST_* settings for it";
-    struct elf_info prog, libinfo;
-    struct stat st;
-
-    if (stat(file, &st) < 0 || !S_ISREG(st.st_mode) || access(file, X_OK) < 0)
+    if (access(file, X_OK) < 0)
         return; /* it will not run: the exec says why */
-    if (st.st_mode & S_ISUID)
-        fprintf(stderr, "norst: warning: %s is set-user-ID%s\n", file, suid_tail);
-    else if (st.st_mode & S_ISGID)
-        fprintf(stderr, "norst: warning: %s is set-group-ID%s\n", file, suid_tail);
-    if (!elf_inspect(file, &prog))
-        return; /* a script, say: its interpreter is what runs */
-    if (!prog.has_interp)
-        fprintf(stderr, "norst: warning: %s is statically linked: "
-                        "LD_PRELOAD cannot interpose its close()\n", file);
-    if (prog.is_go)
-        fprintf(stderr, "norst: warning: %s is a Go program: "
-                        "Go makes its own system calls, libnorst cannot see its closes\n", file);
-    if (prog.has_interp && elf_inspect(lib, &libinfo) &&
-        (libinfo.elf_class != prog.elf_class || libinfo.machine != prog.machine))
-        fprintf(stderr, "norst: warning: %s is built for another architecture than %s: "
-                        "the dynamic loader will skip the library\n", file, lib);
+    unsigned found = preload_obstacles(file, lib);
+    char text[PATH_MAX + 128];
+    for (unsigned bit = 1; bit <= OBSTACLE_OTHER_ARCH; bit <<= 1)
+        if (found & bit)
+            fprintf(stderr, "norst: warning: %s %s\n", file,
+                    preload_obstacle_text(bit, lib, text, sizeof text));
 }
 
 /* The shells' test before running a file as a script: a NUL byte in its
@@ -405,6 +418,8 @@ int main(int argc, char **argv)
         return report_main(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "status") == 0)
         return status_main(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "check") == 0)
+        return check_main(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "trace") == 0)
         return trace_main(argc - 1, argv + 1);
 
@@ -445,7 +460,12 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    char *lib = find_library();
+    char why[PATH_MAX + 128];
+    char *lib = library_find(why, sizeof why);
+    if (!lib) {
+        fprintf(stderr, "norst: %s\n", why);
+        return 1;
+    }
     struct norst_config cfg;
     effective_config(set, &cfg);
     check_log(&cfg, set[CONFIG_LOG]);

@@ -409,7 +409,8 @@ int status_main(int argc, char **argv)
         }
     }
     collect(base, pids, npids, &f);
-    qsort(f.procs, f.count, sizeof *f.procs, by_pid);
+    if (f.count)
+        qsort(f.procs, f.count, sizeof *f.procs, by_pid);
     for (size_t i = 0; i < npids; i++) {
         size_t k = 0;
         while (k < f.count && f.procs[k].page.pid != pids[i])

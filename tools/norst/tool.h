@@ -9,6 +9,9 @@
  *   tally.c    counting strings in a bounded table;
  *   json.c     a small strict parser for one JSON object per line;
  *   status.c   "norst status": the live counters of running processes;
+ *   check.c    "norst check": what would stop the library in a unit or a command;
+ *   unit_settings.c  a systemd unit's settings, from systemctl or its files;
+ *   syscall_sets.c   systemd's system call sets, for the calls the library makes;
  *   trace*.c   "norst trace": every RST the kernel sends (trace.h).
  */
 #ifndef NORST_TOOL_H
@@ -22,6 +25,14 @@
 /* ---- helpers (norst.c) ---- */
 void *xrealloc(void *ptr, size_t size); /* exits with status 1 when out of memory */
 char *xstrdup(const char *s);
+/* The library's absolute path (malloc'ed) as norst finds it, or NULL with
+ * a message in why (the search, or a bad $NORST_LIBRARY). */
+char *library_find(char *why, size_t why_len);
+/* The file execvp would run (malloc'ed), or NULL with *err ENOENT (nothing
+ * there) or EACCES (found, not executable). */
+char *resolve_command(const char *cmd, int *err);
+/* Whether a and b name the same file. */
+int same_file(const char *a, const char *b);
 
 /* ---- ELF inspection (elfinfo.c) ---- */
 #define ELF_BUILD_ID_MAX 64 /* bytes of a build-id kept (GNU ld writes 20) */
@@ -40,6 +51,23 @@ int elf_inspect(const char *path, struct elf_info *out);
 /* 1 and *vaddr: the virtual address the file offset is loaded at (from the
  * PT_LOAD program headers), as addr2line takes it; 0 if none holds it. */
 int elf_vaddr_of(const char *path, uint64_t offset, uint64_t *vaddr);
+
+/* Why preloading lib (may be NULL) into the program at file cannot work:
+ * a set of these (0: nothing seen; a file that is not ELF is a script,
+ * whose interpreter is what runs). Shared by the warnings before a run
+ * and norst check. */
+enum preload_obstacle {
+    OBSTACLE_SETUID = 1,
+    OBSTACLE_SETGID = 2,
+    OBSTACLE_STATIC = 4,
+    OBSTACLE_GO = 8,
+    OBSTACLE_OTHER_ARCH = 16,
+};
+unsigned preload_obstacles(const char *file, const char *lib);
+/* "is statically linked: LD_PRELOAD cannot ...", to follow the file's name
+ * (in buf when it names lib). */
+const char *preload_obstacle_text(enum preload_obstacle which, const char *lib, char *buf,
+                                  size_t len);
 
 /* ---- JSON (json.c) ---- */
 enum json_type { JSON_ABSENT, JSON_NULL, JSON_FALSE, JSON_TRUE, JSON_NUMBER, JSON_STRING, JSON_OTHER };
@@ -102,6 +130,58 @@ int report_main(int argc, char **argv);
 
 /* ---- norst status (status.c) ---- */
 int status_main(int argc, char **argv);
+
+/* ---- a systemd unit's settings (unit_settings.c) ---- */
+struct unit_assignment {
+    char *key, *value;
+};
+struct unit_settings {
+    char *name;   /* "foo.service" */
+    char *source; /* what was read: the unit's files, or systemctl show */
+    struct unit_assignment *set; /* the [Service] assignments in the order systemd reads them */
+    size_t count;
+    int from_systemctl; /* values as systemctl show prints them (lists expanded) */
+};
+/* dirs: a colon-separated unit search path to read the files from; NULL:
+ * systemctl show where systemd runs, else the standard directories.
+ * 0, or -1 after a message on stderr. */
+int unit_settings_read(const char *unit, const char *dirs, struct unit_settings *out);
+void unit_settings_free(struct unit_settings *u);
+/* The last assignment's value of key, or NULL. */
+const char *unit_last(const struct unit_settings *u, const char *key);
+/* The words of key's assignments, an empty assignment dropping those
+ * before it, as systemd builds a list setting; their count, *words
+ * malloc'ed (free each and the array). */
+size_t unit_list(const struct unit_settings *u, const char *key, char ***words);
+/* value split at white space, "double" and 'single' quotes and backslash
+ * escapes as systemd reads a list; the count, *words malloc'ed. */
+size_t split_words(const char *value, char ***words);
+
+/* ---- systemd's system call sets (syscall_sets.c) ---- */
+enum call_use {
+    CALL_CLOSE,      /* in close() itself, always */
+    CALL_THREAD,     /* by the background thread, when the library starts it */
+    CALL_UNFILTERED, /* only when no seccomp filter was in place at load */
+    CALL_USE_COUNT
+};
+struct library_call {
+    const char *name;
+    enum call_use use;
+    unsigned long long sets; /* the systemd sets that list it (bits of syscall_sets.c) */
+};
+extern const struct library_call library_calls[];
+extern const size_t library_call_count;
+enum filter_kind { FILTER_NONE, FILTER_ALLOW_LIST, FILTER_DENY_LIST };
+struct filter_result {
+    enum filter_kind kind;
+    unsigned long long denied[CALL_USE_COUNT]; /* bits: indices into library_calls */
+    char unknown[64]; /* the first @set not in the table, whose calls are not known */
+};
+/* The SystemCallFilter= assignments, in order, applied as systemd does. */
+void filter_evaluate(char *const *assignments, size_t count, struct filter_result *r);
+
+/* ---- norst check (check.c) ---- */
+int check_main(int argc, char **argv);
 
 /* ---- norst trace (trace.c) ---- */
 int trace_main(int argc, char **argv);
