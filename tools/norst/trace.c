@@ -22,6 +22,8 @@
 
 #define LINE_MAX_BYTES 4096
 #define STOP_GRACE_S 5 /* for bpftrace to detach after SIGINT */
+/* An address's columns: family, port, bytes 4-7, 8-15, 16-23 (trace_script.c). */
+enum { EP_FAMILY, EP_PORT, EP_BYTES4, EP_BYTES8, EP_BYTES16, ENDPOINT_COLUMNS };
 
 struct trace_options {
     double duration; /* seconds; 0: until interrupted */
@@ -35,7 +37,8 @@ struct trace_options {
 enum column {
     COL_TAG, COL_NSECS, COL_PID, COL_TID, COL_REASON, COL_STATE, COL_INQ, COL_FIN,
     COL_CLOSER_PID, COL_CLOSER_TID, COL_GONE, COL_GONE_PID, COL_GONE_TID,
-    COL_SADDR, COL_DADDR, COL_COMM, COL_CLOSER_COMM, COL_GONE_COMM, COL_COUNT
+    COL_LOCAL, COL_PEER = COL_LOCAL + ENDPOINT_COLUMNS, COL_COMM = COL_PEER + ENDPOINT_COLUMNS,
+    COL_CLOSER_COMM, COL_GONE_COMM, COL_COUNT
 };
 
 struct endpoint {
@@ -52,20 +55,27 @@ static void on_stop(int sig)
     stop_asked = 1;
 }
 
-/* The tracepoint's sockaddr_in or sockaddr_in6, as bpftrace's %rx writes
- * it: "\x02\x00\x13\x88...". */
-static void decode_endpoint(const char *hex, struct endpoint *e)
+/* Bytes of the tracepoint's sockaddr, most significant first in a number. */
+static void put_bytes(unsigned char *out, const char *hex, int count)
 {
-    unsigned char b[28] = {0};
-    size_t n = 0;
-    for (const char *p = hex; n < sizeof b && p[0] == '\\' && p[1] == 'x'; p += 4)
-        b[n++] = (unsigned char)strtoul((char[]){p[2], p[3], '\0'}, NULL, 16);
-    unsigned family = b[0] | (unsigned)b[1] << 8; /* sa_family_t: host order, little-endian here */
+    unsigned long long v = strtoull(hex, NULL, 16);
+    for (int i = 0; i < count; i++)
+        out[i] = (unsigned char)(v >> (8 * (count - 1 - i)));
+}
+
+/* The tracepoint's sockaddr_in or sockaddr_in6, from its columns. */
+static void decode_endpoint(char **col, struct endpoint *e)
+{
+    unsigned char v4[4], v6[16];
     char host[INET6_ADDRSTRLEN];
-    e->port = (unsigned)b[2] << 8 | b[3];
-    if (family == AF_INET && inet_ntop(AF_INET, b + 4, host, sizeof host))
+    unsigned long family = strtoul(col[EP_FAMILY], NULL, 10);
+    e->port = (unsigned)strtoul(col[EP_PORT], NULL, 10);
+    put_bytes(v4, col[EP_BYTES4], 4);
+    put_bytes(v6, col[EP_BYTES8], 8);
+    put_bytes(v6 + 8, col[EP_BYTES16], 8);
+    if (family == AF_INET && inet_ntop(AF_INET, v4, host, sizeof host))
         snprintf(e->text, sizeof e->text, "%s:%u", host, e->port);
-    else if (family == AF_INET6 && inet_ntop(AF_INET6, b + 8, host, sizeof host))
+    else if (family == AF_INET6 && inet_ntop(AF_INET6, v6, host, sizeof host))
         snprintf(e->text, sizeof e->text, "[%s]:%u", host, e->port);
     else
         snprintf(e->text, sizeof e->text, "?");
@@ -173,8 +183,8 @@ static void handle_line(char *line, const struct reason_names *names, const stru
     struct culprit who = culprit_of(col, names);
     pid_t pid = who.pid;
     struct endpoint local, peer;
-    decode_endpoint(col[COL_SADDR], &local);
-    decode_endpoint(col[COL_DADDR], &peer);
+    decode_endpoint(col + COL_LOCAL, &local);
+    decode_endpoint(col + COL_PEER, &peer);
     if ((opt->pid >= 0 && pid != opt->pid) ||
         (opt->port >= 0 && local.port != opt->port && peer.port != opt->port))
         return;
