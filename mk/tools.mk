@@ -13,9 +13,9 @@ LIBDIR  ?= $(PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))
 # lies under PREFIX: a tree staged under DESTDIR finds its own library.
 LIBDIR_FROM_BIN = $(if $(filter $(PREFIX)/%,$(LIBDIR)),../$(patsubst $(PREFIX)/%,%,$(LIBDIR)))
 
-# The configuration contract (names, limits, messages) and the status
-# page's format are the library's own.
-NORST_SRC  = $(wildcard tools/norst/*.c) shim/config_parse.c shim/status_name.c
+# The configuration contract (names, limits, messages), the status
+# page's format and the reading of a cgroup's unit are the library's own.
+NORST_SRC  = $(wildcard tools/norst/*.c) shim/config_parse.c shim/status_name.c shim/cgroup_unit.c
 NORST_DEFS = -DNORST_VERSION='"$(VERSION)"' -DNORST_LIBDIR='"$(LIBDIR)"' \
              -DNORST_LIBDIR_FROM_BIN='"$(LIBDIR_FROM_BIN)"' -DNORST_SONAME='"$(SONAME)"'
 
@@ -59,12 +59,15 @@ $(B)/norst: $(NORST_OBJ)
 $(B)/tests/progs/frame-nopie: PROG_CFLAGS += -fno-pie
 $(B)/tests/progs/frame-nopie: PROG_LDFLAGS += -no-pie
 
-# The statically linked program of t_wrapper and t_check. Where the toolchain has no static
-# libc the link fails, nothing is built, and the test says it skips that case.
-$(B)/tests/progs/static-true: tests/progs/static-true.c | $(B)/tests/progs
+# The statically linked programs: that of t_wrapper and t_check, and
+# t_trace's server that resets its clients. Where the toolchain has no
+# static libc the link fails, nothing is built, and the test says it skips
+# that case.
+STATIC_PROGS = $(B)/tests/progs/static-true $(B)/tests/progs/static-rst
+$(STATIC_PROGS): $(B)/tests/progs/%: tests/progs/%.c | $(B)/tests/progs
 	@echo '$(CC) $(BASE) $(CFLAGS) -static -o $@ $<'
 	@$(CC) $(BASE) $(CFLAGS) -static -o $@ $< 2>/dev/null || \
-	    echo "note: cannot link statically; t_wrapper and t_check skip their static-binary cases"
+	    echo "note: cannot link $* statically; the tests that need it skip that case"
 
 # t_status plants pages named by start time, read as the library reads it.
 $(B)/tests/t_status: $(B)/norst-shim/status_name.o

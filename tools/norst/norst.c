@@ -48,6 +48,7 @@ static const char usage_text[] =
     "       norst report [--top N] [--json] [--resolve] [FILE...]\n"
     "       norst status [--json | --prometheus DIR] [PID...]\n"
     "       norst check [--unit-path DIRS] UNIT | norst check -- COMMAND [ARGS...]\n"
+    "       norst trace [--duration S] [--pid P | --comm NAME | --port N] [--json]\n"
     "\n"
     "Runs COMMAND with libnorst preloaded: closing a TCP socket with unread data\n"
     "sends a FIN and drains the socket instead of resetting the connection.\n"
@@ -72,6 +73,8 @@ static const char usage_text[] =
     "by stack, process, service, peer and minute; norst report --help for more.\n"
     "norst status shows the live counters of running processes (norst status --help).\n"
     "norst check says what would stop the library in a systemd unit (norst check --help).\n"
+    "norst trace shows every TCP reset the machine sends and who caused it\n"
+    "(as root, with bpftrace; norst trace --help).\n"
     "See norst(1) and libnorst(7).\n";
 
 void *xrealloc(void *ptr, size_t size)
@@ -417,6 +420,8 @@ int main(int argc, char **argv)
         return status_main(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "check") == 0)
         return check_main(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "trace") == 0)
+        return trace_main(argc - 1, argv + 1);
 
     argv[0] = "norst"; /* getopt's messages name it */
     while ((opt = getopt_long(argc, argv, "+m:t:l:h", options, NULL)) != -1) {

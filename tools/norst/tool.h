@@ -11,7 +11,8 @@
  *   status.c   "norst status": the live counters of running processes;
  *   check.c    "norst check": what would stop the library in a unit or a command;
  *   unit_settings.c  a systemd unit's settings, from systemctl or its files;
- *   syscall_sets.c   systemd's system call sets, for the calls the library makes.
+ *   syscall_sets.c   systemd's system call sets, for the calls the library makes;
+ *   trace*.c   "norst trace": every RST the kernel sends (trace.h).
  */
 #ifndef NORST_TOOL_H
 #define NORST_TOOL_H
@@ -181,5 +182,8 @@ void filter_evaluate(char *const *assignments, size_t count, struct filter_resul
 
 /* ---- norst check (check.c) ---- */
 int check_main(int argc, char **argv);
+
+/* ---- norst trace (trace.c) ---- */
+int trace_main(int argc, char **argv);
 
 #endif
