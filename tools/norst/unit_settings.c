@@ -181,7 +181,8 @@ static int read_files(const char *unit, const char *search, struct unit_settings
         for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
             if (*names[k] && (k == 0 || strcmp(names[k], names[0]) != 0))
                 collect_dropins(dirs[i], names[k], &list, &n);
-    qsort(list, n, sizeof *list, by_name);
+    if (n) /* no drop-ins: list is NULL */
+        qsort(list, n, sizeof *list, by_name);
     read_unit_file(u, fragment);
     append_source(u, fragment);
     for (size_t i = 0; i < n; i++) {
@@ -306,7 +307,8 @@ size_t unit_list(const struct unit_settings *u, const char *key, char ***words)
                 free((*words)[--n]);
         }
         *words = xrealloc(*words, (n + k) * sizeof **words);
-        memcpy(*words + n, more, k * sizeof *more);
+        if (k)
+            memcpy(*words + n, more, k * sizeof *more);
         n += k;
         free(more);
     }
