@@ -71,7 +71,7 @@ void drain_send_fin(struct close_event *ev)
 }
 
 /* A high SO_RCVLOWAT would keep poll quiet while bytes sit queued. */
-void drain_prepare_read(int fd)
+static void drain_prepare_read(int fd)
 {
     int one = 1;
     sys5(SYS_setsockopt, fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof one);

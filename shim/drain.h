@@ -18,9 +18,8 @@ int drain_done(struct close_event *ev, enum outcome how);
 long drain_deadline(const struct close_event *ev, long block_deadline_ms, enum outcome *why);
 /* FIN now, drain later (drain_sockets skips the FIN for such an event). */
 void drain_start(struct close_event *ev);
-/* The two halves of drain_start: our FIN; readiness for discarding. */
+/* drain_start's first half, our FIN alone (a handoff's, idempotent). */
 void drain_send_fin(struct close_event *ev);
-void drain_prepare_read(int fd);
 /* How far one step reads. */
 enum drain_until {
     DRAIN_TO_SHORT_READ, /* stop at a short discard: readiness tells of more */
