@@ -1,27 +1,33 @@
 /* Is a signal handler running on this thread?
  *
- * No system call says so, but the kernel leaves a trace: while a handler
+ * No system call says so, but the kernel leaves traces. While a handler
  * runs, its signal stays blocked on the thread (setup_rt_frame() adds it to
- * the mask unless SA_NODEFER; sigreturn restores the old mask), and a
- * handler on the alternate stack shows as SS_ONSTACK. The handler itself
- * may be gone by then (SA_RESETHAND, or a handler that sets SIG_DFL before
- * re-raising), so the disposition proves nothing: any blocked signal that
- * is not ignored is doubt. A handler with SA_NODEFER leaves no trace in the
- * mask: one for an asynchronous signal is doubt too; one for a fault
- * (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, the crash handlers
- * many daemons install) runs only when this thread faulted, and one with
- * SA_RESETHAND too is not running while it is still installed.
+ * the mask unless SA_NODEFER; sigreturn restores the old mask), a handler
+ * on the alternate stack shows as SS_ONSTACK, and the handler's return
+ * address is the restorer, on the stack it runs on.
  *
- * Doubt costs little: threads that block signals on purpose answer 1, and
- * the caller does without (see reaper.c). Not seen: a handler with both
- * SA_NODEFER and SA_RESETHAND (System V signal()), and one that unblocks
- * its own signal. */
+ * The mask is the cheap look. The handler itself may be gone by then
+ * (SA_RESETHAND, or a handler that sets SIG_DFL before re-raising), so the
+ * disposition proves nothing: any blocked signal that is not ignored is
+ * doubt. A handler with SA_NODEFER leaves no trace in the mask: one for an
+ * asynchronous signal is doubt too; one for a fault (SIGSEGV, SIGBUS,
+ * SIGFPE, SIGILL, SIGTRAP, SIGSYS, the crash handlers many daemons
+ * install) runs only when this thread faulted, and one with SA_RESETHAND
+ * too is not running while it is still installed.
+ *
+ * Threads that block signals on purpose (haproxy's and most thread pools'
+ * workers, daemons that read signals from a signalfd) are in that doubt
+ * all the time. The stack settles it: a walk to the stack's first frame
+ * that met no restorer proves that no handler runs (unwind.c). A walk
+ * that stops short (no unwind tables, not x86-64, a seccomp filter) leaves
+ * the doubt, and the alternate stack in use is doubt whatever the walk. */
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "handler_context.h"
 #include "sys.h"
+#include "unwind.h"
 
 /* The kernel's struct sigaction (x86_64 and aarch64 both have sa_restorer),
  * with the kernel's 8-byte mask. */
@@ -36,13 +42,18 @@ struct kernel_sigaction {
 #define BIT(sig) (1ULL << ((sig) - 1))
 #define FAULT_SIGNALS (BIT(SIGSEGV) | BIT(SIGBUS) | BIT(SIGFPE) | BIT(SIGILL) | BIT(SIGTRAP) | BIT(SIGSYS))
 
-int handler_may_be_running(void)
-{
-    stack_t alt;
-    uint64_t blocked = 0;
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000
+#endif
 
-    if (sys2(SYS_sigaltstack, NULL, &alt) == 0 && (alt.ss_flags & SS_ONSTACK))
-        return 1;
+/* The mask and the dispositions: 1 where they leave doubt. Every
+ * restorer the dispositions name goes into restorers (a handler reset by
+ * SA_RESETHAND keeps its restorer), for the walk to look for. */
+static int mask_leaves_doubt(struct restorers *restorers)
+{
+    uint64_t blocked = 0;
+    int doubt = 0;
+
     if (sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &blocked, sizeof blocked) < 0)
         return 1;
     for (int sig = 1; sig <= KERNEL_NSIG; sig++) {
@@ -51,16 +62,27 @@ int handler_may_be_running(void)
             continue;
         if (sys4(SYS_rt_sigaction, sig, NULL, &act, sizeof act.mask) < 0)
             continue;
+        if (act.flags & SA_RESTORER)
+            restorers_add(restorers, act.restorer);
         if (act.handler == (uintptr_t)SIG_IGN)
             continue;
         if (blocked & BIT(sig))
-            return 1;
+            doubt = 1;
         /* SA_RESETHAND: get_signal() puts back SIG_DFL before the handler
          * runs, so one still installed is not running (redis installs its
          * SIGABRT handler so). */
         if (act.handler != (uintptr_t)SIG_DFL && (act.flags & SA_NODEFER) &&
             !(act.flags & SA_RESETHAND) && !(FAULT_SIGNALS & BIT(sig)))
-            return 1;
+            doubt = 1;
     }
-    return 0;
+    return doubt;
+}
+
+int handler_may_be_running(void)
+{
+    stack_t alt;
+    struct restorers restorers = {.n = 0};
+    if (sys2(SYS_sigaltstack, NULL, &alt) == 0 && (alt.ss_flags & SS_ONSTACK))
+        return 1;
+    return mask_leaves_doubt(&restorers) && unwind_handler_frame(&restorers) != HANDLER_FRAME_NONE;
 }

@@ -29,6 +29,17 @@
 #include "sys.h"
 #include "unwind.h"
 
+void restorers_add(struct restorers *r, uintptr_t restorer)
+{
+    for (int i = 0; i < r->n && i < RESTORERS_MAX; i++)
+        if (r->at[i] == restorer)
+            return;
+    if (r->n < RESTORERS_MAX)
+        r->at[r->n++] = restorer;
+    else
+        r->n = RESTORERS_MAX + 1;
+}
+
 #if defined(__x86_64__)
 
 /* DWARF register numbers (x86-64 psABI): the frame pointer, the stack
@@ -37,6 +48,7 @@
 #define REG_SP 7
 
 #define OWN_FRAMES_MAX 32    /* the library's frames between here and the hook */
+#define WHOLE_STACK_MAX 512  /* frames a walk to the stack's end may take */
 #define OBJECTS 4            /* objects one walk remembers when the shared table is full */
 #define OBJECT_SLOTS 32      /* objects every walk remembers */
 #define ROW_SLOTS 256        /* the rules found for return addresses, kept */
@@ -302,6 +314,7 @@ static uintptr_t find_fde(long pid, const struct object *o, uintptr_t pc)
 /* What a CIE and its FDE say: the programs' extents and factors. */
 struct frame_info {
     uint64_t code_align, ra_reg;
+    int signal_frame; /* the CIE's augmentation has 'S' */
     int64_t data_align;
     uintptr_t pc_begin;
     uintptr_t cie_program, cie_end, fde_program, fde_end;
@@ -331,6 +344,9 @@ static int parse_cie(long pid, uintptr_t cie, struct frame_info *fi, unsigned *f
     fi->ra_reg = version == 1 ? u8(&c) : uleb(&c);
     *fde_enc = 0;
     *z = aug[0] == 'z';
+    fi->signal_frame = 0;
+    for (int i = 1; i < n; i++)
+        fi->signal_frame |= aug[i] == 'S';
     if (aug[0] && !*z) /* augmentation data of unknown size */
         return 0;
     if (*z) {
@@ -377,7 +393,9 @@ static int parse_fde(long pid, uintptr_t fde, uintptr_t pc, struct frame_info *f
 
 /* The rules of one row of the CFA table that the walk needs: the CFA, the
  * frame pointer's and the return address's. */
-enum rule_how { RULE_SAME, RULE_UNDEFINED, RULE_OFFSET };
+/* RULE_UNDEFINED only where a program said so (DW_CFA_undefined);
+ * RULE_UNSET where none said anything. */
+enum rule_how { RULE_SAME, RULE_UNDEFINED, RULE_OFFSET, RULE_UNSET };
 struct rule {
     enum rule_how how;
     int64_t off; /* RULE_OFFSET: saved at CFA + off */
@@ -386,6 +404,7 @@ struct row {
     uint64_t cfa_reg;
     int64_t cfa_off;
     struct rule fp, ra;
+    uint64_t signal_frame; /* a handler's return to the kernel: no rules kept */
 };
 _Static_assert(sizeof(struct row) % sizeof(uint64_t) == 0, "a row is whole words");
 
@@ -491,7 +510,14 @@ static __attribute__((noinline)) int find_row(long pid, const struct object *o, 
     uintptr_t fde = o->table ? find_fde(pid, o, pc) : 0;
     if (!fde || !parse_fde(pid, fde, pc, &fi))
         return 0;
-    *row = (struct row){.cfa_reg = ~(uint64_t)0, .fp = {RULE_SAME, 0}, .ra = {RULE_UNDEFINED, 0}};
+    *row = (struct row){.cfa_reg = ~(uint64_t)0, .fp = {RULE_SAME, 0}, .ra = {RULE_UNSET, 0}};
+    /* glibc's __restore_rt, the return address the kernel gives a handler
+     * (setup_rt_frame()), is marked so: its CFA is an expression over the
+     * kernel's frame, which the walk does not follow. */
+    if (fi.signal_frame) {
+        row->signal_frame = 1;
+        return 1;
+    }
     struct reader r = {.pid = pid, .at = fi.cie_program, .end = fi.cie_end};
     if (!run_program(&r, &fi, UINTPTR_MAX, row, NULL))
         return 0;
@@ -556,28 +582,36 @@ struct regs {
 
 /* One frame up: x becomes the caller's pc, stack and frame pointer. pc is
  * an instruction's address in the first frame, a return address (which
- * may follow a call that ends its function: look up pc - 1) in the others. */
-static int step(struct walk *w, struct regs *x, int pc_is_return)
+ * may follow a call that ends its function: look up pc - 1) in the others.
+ * STEP_OUTERMOST: pc's frame is the stack's first, whose return address
+ * its tables say is undefined (glibc's _start and its threads' clone
+ * entries: "cfi_undefined rip"). */
+enum step_result { STEP_UP, STEP_OUTERMOST, STEP_SIGNAL_FRAME, STEP_LOST };
+static enum step_result step(struct walk *w, struct regs *x, int pc_is_return)
 {
     uintptr_t lookup = pc_is_return ? x->pc - 1 : x->pc;
     struct object o;
     struct row row;
     if (!row_kept(lookup, &row)) {
         if (!object_of(w, lookup, &o) || !find_row(w->pid, &o, lookup, &row))
-            return 0;
+            return STEP_LOST;
         row_keep(lookup, &row);
     }
+    if (row.signal_frame)
+        return STEP_SIGNAL_FRAME;
+    if (row.ra.how == RULE_UNDEFINED)
+        return STEP_OUTERMOST;
     uintptr_t base;
     if (row.cfa_reg == REG_SP)
         base = x->sp;
     else if (row.cfa_reg == REG_FP && x->fp_known)
         base = x->fp;
     else
-        return 0;
+        return STEP_LOST;
     uintptr_t cfa = base + (uintptr_t)row.cfa_off;
     /* The stack grows down: a CFA not above the frame is a loop or garbage. */
     if (row.ra.how != RULE_OFFSET || cfa <= x->sp)
-        return 0;
+        return STEP_LOST;
     /* The saved words through one window: the lower one first. */
     struct reader stack = {.pid = w->pid, .end = UINTPTR_MAX};
     uintptr_t fp_at = cfa + (uintptr_t)row.fp.off, ra_at = cfa + (uintptr_t)row.ra.off, fp = 0;
@@ -592,7 +626,7 @@ static int step(struct walk *w, struct regs *x, int pc_is_return)
         fp = unum(&stack, 8);
     }
     if (stack.bad)
-        return 0;
+        return STEP_LOST;
     if (row.fp.how == RULE_OFFSET) {
         x->fp = fp;
         x->fp_known = 1;
@@ -601,7 +635,7 @@ static int step(struct walk *w, struct regs *x, int pc_is_return)
     }
     x->sp = cfa;
     x->pc = ra;
-    return ra != 0;
+    return ra != 0 ? STEP_UP : STEP_LOST;
 }
 
 int unwind_stack(const void *caller, const void **pcs, int max)
@@ -617,13 +651,52 @@ int unwind_stack(const void *caller, const void **pcs, int max)
                      : "=r"(x.pc), "=r"(x.sp), "=r"(x.fp));
     /* The library's own frames, up to the hook's return address. */
     for (int i = 0; x.pc != (uintptr_t)caller; i++)
-        if (i == OWN_FRAMES_MAX || !step(&w, &x, i > 0))
+        if (i == OWN_FRAMES_MAX || step(&w, &x, i > 0) != STEP_UP)
             return 1;
     int n = 1;
     struct object o;
-    while (n < max && step(&w, &x, 1) && object_of(&w, x.pc - 1, &o))
+    while (n < max && step(&w, &x, 1) == STEP_UP && object_of(&w, x.pc - 1, &o))
         pcs[n++] = (const void *)x.pc;
     return n;
+}
+
+/* Every frame from here to the stack's first: a handler's frame among
+ * them ends the walk there; so does a frame the walk cannot follow (code
+ * without tables, a clobbered frame), which proves nothing. Only a walk
+ * that reaches the first frame says no handler runs: the kernel puts a
+ * handler's return address, the restorer, on the stack it runs on, and
+ * the walk cannot step past it (its CFA is an expression). */
+static int is_restorer(const struct restorers *restorers, uintptr_t pc)
+{
+    for (int i = 0; i < restorers->n; i++)
+        if (restorers->at[i] == pc)
+            return 1;
+    return 0;
+}
+
+__attribute__((noinline)) enum handler_frame unwind_handler_frame(const struct restorers *restorers)
+{
+    if (restorers->n > RESTORERS_MAX || !walk_allowed())
+        return HANDLER_FRAME_UNKNOWN;
+    struct walk w = {.pid = sys0(SYS_getpid), .maps_budget = MAPS_BUDGET};
+    struct regs x = {.fp_known = 1};
+    __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
+                     : "=r"(x.pc), "=r"(x.sp), "=r"(x.fp));
+    for (int i = 0; i < WHOLE_STACK_MAX; i++) {
+        switch (step(&w, &x, i > 0)) {
+        case STEP_UP:
+            if (is_restorer(restorers, x.pc))
+                return HANDLER_FRAME_FOUND;
+            continue;
+        case STEP_OUTERMOST:
+            return HANDLER_FRAME_NONE;
+        case STEP_SIGNAL_FRAME:
+            return HANDLER_FRAME_FOUND;
+        case STEP_LOST:
+            return HANDLER_FRAME_UNKNOWN;
+        }
+    }
+    return HANDLER_FRAME_UNKNOWN;
 }
 
 #else
@@ -635,6 +708,12 @@ int unwind_stack(const void *caller, const void **pcs, int max)
         return 0;
     pcs[0] = caller;
     return 1;
+}
+
+enum handler_frame unwind_handler_frame(const struct restorers *restorers)
+{
+    (void)restorers;
+    return HANDLER_FRAME_UNKNOWN;
 }
 
 #endif

@@ -191,8 +191,14 @@ void proc_start(struct proc *p, int with_shim, const char *const *env,
 void closer_start(struct proc *p, int with_shim, const char *const *env, int family,
                   const char *steps)
 {
+    closer_program_start(p, "./tests/progs/closer", with_shim, env, family, steps);
+}
+
+void closer_program_start(struct proc *p, const char *program, int with_shim,
+                          const char *const *env, int family, const char *steps)
+{
     static char words[1024];
-    const char *argv[64] = {"./tests/progs/closer"};
+    const char *argv[64] = {program};
     int argc = 1;
     if (family == 6)
         argv[argc++] = "-6";

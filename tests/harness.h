@@ -45,6 +45,9 @@ int proc_wait_output(struct proc *p, const char *text, int timeout_ms);
  * with its space-separated steps, e.g. "accept read:1 close". */
 void closer_start(struct proc *p, int with_shim, const char *const *env, int family,
                   const char *steps);
+/* The same with another build of closer (tests/progs/closer-notables). */
+void closer_program_start(struct proc *p, const char *program, int with_shim,
+                          const char *const *env, int family, const char *steps);
 /* Waits up to timeout_ms (then kills it), collects output; returns the exit
  * status, or -1 if it had to be killed or died of a signal. */
 int proc_finish(struct proc *p, int timeout_ms);

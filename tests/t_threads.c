@@ -23,23 +23,25 @@ static void clean_closes_no_thread(void)
 }
 
 /* The first socket that needs the thread starts it, in its close; unless
- * that close may run in a signal handler (here: a signal with a handler is
- * blocked, as while its handler runs): pthread_create there could wait
+ * that close runs in a signal handler: pthread_create there could wait
  * forever on a lock the interrupted code holds. Then nothing is handed
  * off: the close does what it can at once (our FIN, what is queued read)
- * and closes, as with no thread (outcome block-bound). */
-static void thread_from_close(const char *script, long threads_after, const char *expect_log)
+ * and closes, as with no thread (outcome block-bound). A blocked signal
+ * alone is not a handler: threads that block signals on purpose get the
+ * thread once a walk of their stack finds no handler's frame. */
+static void thread_from(const char *program, const char *script, long threads_after,
+                        const char *expect_log)
 {
     struct proc server;
     struct counters before;
     char path[64], status[4096], name[160];
     const char *env[] = {"NORST_LINGER_MS=3000", "NORST_LOG=stderr", NULL};
 
-    snprintf(name, sizeof name, "default: \"%s\": %ld thread(s) after the lingering close, the "
-             "socket drained", script, threads_after);
+    snprintf(name, sizeof name, "default: %s \"%s\": %ld thread(s) after the lingering close, "
+             "the socket drained", program + strlen("./tests/progs/"), script, threads_after);
     case_begin(name);
     counters_read(&before);
-    closer_start(&server, 1, env, 4, script);
+    closer_program_start(&server, program, 1, env, 4, script);
     int fd = peer_connect(4, 5000);
     peer_send_pattern(fd, 10);
     struct peer_result r = peer_read_all(fd, 3000); /* our FIN: the handoff is done */
@@ -55,6 +57,11 @@ static void thread_from_close(const char *script, long threads_after, const char
     CHECK(contains(server.err, expect_log), "log: %s", server.err);
     CHECK(delta.out_rsts == 0, "OutRsts %ld", delta.out_rsts);
     case_end();
+}
+
+static void thread_from_close(const char *script, long threads_after, const char *expect_log)
+{
+    thread_from("./tests/progs/closer", script, threads_after, expect_log);
 }
 
 static void unshare_after_linger(void)
@@ -95,8 +102,20 @@ int main(void)
     thread_from_close("accept queued:10 read:1 close sleep:500", 2, "action=drain outcome=peer-eof");
     thread_from_close("crashhandler accept queued:10 read:1 close sleep:500", 2,
                       "action=drain outcome=peer-eof");
-    thread_from_close("sigblock accept queued:10 read:1 close sleep:500", 1,
+    thread_from_close("sigblock accept queued:10 read:1 close sleep:500", 2,
+                      "action=drain outcome=peer-eof");
+    thread_from_close("sigblockall accept queued:10 read:1 close sleep:500", 2,
+                      "action=drain outcome=peer-eof");
+    thread_from_close("accept queued:10 read:1 threadclose sleep:500", 2,
+                      "action=drain outcome=peer-eof");
+    thread_from_close("accept queued:10 read:1 handlerclose sleep:500", 1,
                       "action=drain outcome=block-bound drained=9");
+    thread_from_close("accept queued:10 read:1 handlerclose-nodefer sleep:500", 1,
+                      "action=drain outcome=block-bound drained=9");
+    /* Frames without unwind tables (as a JIT compiler's code has none): the
+     * walk cannot reach the stack's first frame, the doubt stays. */
+    thread_from("./tests/progs/closer-notables", "sigblock accept queued:10 read:1 close sleep:500",
+                1, "action=drain outcome=block-bound drained=9");
     unshare_after_linger();
     return harness_done();
 }

@@ -25,8 +25,13 @@
  *   syscall_close syscall(SYS_close, connection)
  *   syscall_close_range   syscall(SYS_close_range, connection, ~0U, 0)
  *   itimer        SIGALRM every millisecond from now on (no SA_RESTART)
- *   sigblock      a SIGUSR1 handler, and SIGUSR1 blocked: what a close inside
- *                 that handler would see
+ *   sigblock      a SIGUSR1 handler, and SIGUSR1 blocked, outside any handler
+ *   sigblockall   every signal blocked (a daemon that reads its signals from
+ *                 a signalfd), a SIGUSR1 handler installed
+ *   handlerclose  close() inside a SIGUSR1 handler (raise()d: on this stack)
+ *   handlerclose-nodefer  the same, the handler installed with SA_NODEFER
+ *   threadclose   close() on a new thread that blocks every signal, as
+ *                 haproxy's and most thread pools' workers do; joined
  *   crashhandler  a SIGABRT handler with SA_NODEFER | SA_RESETHAND, as redis
  *                 installs: not running while it is still installed
  *   reuse         open /dev/null; prints "reuse=FD" (the lowest free number)
@@ -47,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -61,6 +67,8 @@
 #include "count_fds.h"
 
 static volatile sig_atomic_t alarms;
+static int handler_conn = -1; /* what handlerclose's handler closes */
+static long handler_start;
 
 static void on_alarm(int sig)
 {
@@ -87,6 +95,45 @@ static void report(const char *what, int ret, int err, long start)
     printf("%s=%d errno=%s ms=%ld alarms=%d\n", what, ret, err == 77 ? "unchanged" : errno_name(err),
            now_ms() - start, (int)alarms);
     fflush(stdout);
+}
+
+static void close_in_handler(int sig)
+{
+    (void)sig;
+    errno = 77;
+    int ret = close(handler_conn);
+    report("close", ret, errno, handler_start); /* raise()d: not async */
+}
+
+static void handler_close(int conn, int flags, long start)
+{
+    struct sigaction sa = {.sa_handler = close_in_handler, .sa_flags = flags};
+    handler_conn = conn;
+    handler_start = start;
+    sigaction(SIGUSR1, &sa, NULL);
+    raise(SIGUSR1);
+}
+
+static void *close_on_thread(void *arg)
+{
+    int conn = *(int *)arg;
+    long start = now_ms();
+    errno = 77;
+    int ret = close(conn);
+    report("close", ret, errno, start);
+    return NULL;
+}
+
+static void thread_close(int conn)
+{
+    sigset_t all, old;
+    pthread_t t;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old); /* the new thread inherits it */
+    if (pthread_create(&t, NULL, close_on_thread, &conn) != 0)
+        die("pthread_create");
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_join(t, NULL);
 }
 
 static void write_pattern(int fd, size_t len)
@@ -348,6 +395,18 @@ int main(int argc, char **argv)
             sigemptyset(&usr1);
             sigaddset(&usr1, SIGUSR1);
             sigprocmask(SIG_BLOCK, &usr1, NULL);
+        } else if (strcmp(step, "sigblockall") == 0) {
+            struct sigaction sa = {.sa_handler = on_alarm};
+            sigset_t all;
+            sigaction(SIGUSR1, &sa, NULL);
+            sigfillset(&all);
+            sigprocmask(SIG_BLOCK, &all, NULL);
+        } else if (strcmp(step, "handlerclose") == 0) {
+            handler_close(conn, 0, start);
+        } else if (strcmp(step, "handlerclose-nodefer") == 0) {
+            handler_close(conn, SA_NODEFER, start);
+        } else if (strcmp(step, "threadclose") == 0) {
+            thread_close(conn);
         } else if (strcmp(step, "exit") == 0) {
             return 0;
         } else {
