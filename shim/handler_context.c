@@ -42,6 +42,11 @@ struct kernel_sigaction {
 #define BIT(sig) (1ULL << ((sig) - 1))
 #define FAULT_SIGNALS (BIT(SIGSEGV) | BIT(SIGBUS) | BIT(SIGFPE) | BIT(SIGILL) | BIT(SIGTRAP) | BIT(SIGSYS))
 
+/* ThreadSanitizer holds an asynchronous signal back and runs its handler
+ * later, from inside an intercepted call, as a plain call: no restorer on
+ * the stack. Where its runtime is in the process the walk proves nothing. */
+extern void __tsan_init(void) __attribute__((weak, visibility("default")));
+
 #ifndef SA_RESTORER
 #define SA_RESTORER 0x04000000
 #endif
@@ -84,5 +89,7 @@ int handler_may_be_running(void)
     struct restorers restorers = {.n = 0};
     if (sys2(SYS_sigaltstack, NULL, &alt) == 0 && (alt.ss_flags & SS_ONSTACK))
         return 1;
-    return mask_leaves_doubt(&restorers) && unwind_handler_frame(&restorers) != HANDLER_FRAME_NONE;
+    if (!mask_leaves_doubt(&restorers))
+        return 0;
+    return __tsan_init || unwind_handler_frame(&restorers) != HANDLER_FRAME_NONE;
 }

@@ -48,8 +48,8 @@ void restorers_add(struct restorers *r, uintptr_t restorer)
 #define REG_SP 7
 
 #define OWN_FRAMES_MAX 32    /* the library's frames between here and the hook */
-#define WHOLE_STACK_MAX 512  /* frames a walk to the stack's end may take */
-#define OBJECTS 4            /* objects one walk remembers when the shared table is full */
+#define WHOLE_STACK_MAX 256  /* frames a walk to the stack's end may take */
+#define OBJECTS 4            /* objects one walk remembers (when the shared table is full, or fresh) */
 #define OBJECT_SLOTS 32      /* objects every walk remembers */
 #define ROW_SLOTS 256        /* the rules found for return addresses, kept */
 #define MAPS_BUDGET (1 << 20) /* bytes of /proc/self/maps one walk may read */
@@ -246,8 +246,14 @@ static struct {
     struct object o;
 } known[OBJECT_SLOTS];
 
+/* WALK_FRESH: nothing kept from earlier walks is used or kept: an object
+ * unloaded and another mapped at its place would have the old one's tables
+ * in the shared table (a walk that proves something must not trust them). */
+enum walk_trust { WALK_KEPT, WALK_FRESH };
+
 struct walk {
     long pid;
+    enum walk_trust trust;
     size_t maps_budget;
     int objects;
     struct object object[OBJECTS]; /* met in this walk when known is full */
@@ -265,7 +271,7 @@ static int object_in(const struct object *o, uintptr_t pc, struct object *out)
 static __attribute__((noinline)) int object_of(struct walk *w, uintptr_t pc, struct object *o)
 {
     struct mapping m;
-    for (int i = 0; i < OBJECT_SLOTS; i++)
+    for (int i = 0; i < OBJECT_SLOTS && w->trust == WALK_KEPT; i++)
         if (atomic_load_explicit(&known[i].state, memory_order_acquire) == SLOT_READY &&
             object_in(&known[i].o, pc, o))
             return 1;
@@ -277,7 +283,7 @@ static __attribute__((noinline)) int object_of(struct walk *w, uintptr_t pc, str
     *o = (struct object){m.start, m.end, 0, 0, 0};
     if (m.path)
         find_table(w->pid, m.base, o);
-    for (int i = 0; i < OBJECT_SLOTS; i++) {
+    for (int i = 0; i < OBJECT_SLOTS && w->trust == WALK_KEPT; i++) {
         int state = SLOT_FREE;
         if (atomic_compare_exchange_strong(&known[i].state, &state, SLOT_FILLING)) {
             known[i].o = *o;
@@ -592,10 +598,11 @@ static enum step_result step(struct walk *w, struct regs *x, int pc_is_return)
     uintptr_t lookup = pc_is_return ? x->pc - 1 : x->pc;
     struct object o;
     struct row row;
-    if (!row_kept(lookup, &row)) {
+    if (w->trust == WALK_FRESH || !row_kept(lookup, &row)) {
         if (!object_of(w, lookup, &o) || !find_row(w->pid, &o, lookup, &row))
             return STEP_LOST;
-        row_keep(lookup, &row);
+        if (w->trust == WALK_KEPT)
+            row_keep(lookup, &row);
     }
     if (row.signal_frame)
         return STEP_SIGNAL_FRAME;
@@ -674,11 +681,10 @@ static int is_restorer(const struct restorers *restorers, uintptr_t pc)
     return 0;
 }
 
-__attribute__((noinline)) enum handler_frame unwind_handler_frame(const struct restorers *restorers)
+static __attribute__((noinline)) enum handler_frame walk_for_handler(const struct restorers *restorers,
+                                                                     enum walk_trust trust)
 {
-    if (restorers->n > RESTORERS_MAX || !walk_allowed())
-        return HANDLER_FRAME_UNKNOWN;
-    struct walk w = {.pid = sys0(SYS_getpid), .maps_budget = MAPS_BUDGET};
+    struct walk w = {.pid = sys0(SYS_getpid), .trust = trust, .maps_budget = MAPS_BUDGET};
     struct regs x = {.fp_known = 1};
     __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
                      : "=r"(x.pc), "=r"(x.sp), "=r"(x.fp));
@@ -697,6 +703,16 @@ __attribute__((noinline)) enum handler_frame unwind_handler_frame(const struct r
         }
     }
     return HANDLER_FRAME_UNKNOWN;
+}
+
+/* The quick walk first; a NONE, which lets a thread start, is taken only
+ * when a walk with nothing kept says the same. */
+enum handler_frame unwind_handler_frame(const struct restorers *restorers)
+{
+    if (restorers->n > RESTORERS_MAX || !walk_allowed())
+        return HANDLER_FRAME_UNKNOWN;
+    enum handler_frame quick = walk_for_handler(restorers, WALK_KEPT);
+    return quick == HANDLER_FRAME_NONE ? walk_for_handler(restorers, WALK_FRESH) : quick;
 }
 
 #else

@@ -45,6 +45,8 @@ static void thread_from(const char *program, const char *script, long threads_af
     int fd = peer_connect(4, 5000);
     peer_send_pattern(fd, 10);
     struct peer_result r = peer_read_all(fd, 3000); /* our FIN: the handoff is done */
+    /* The close has returned, and a closing thread of the script's is gone. */
+    proc_wait_output(&server, contains(script, "threadclose") ? "joined" : "close=", 3000);
     sleep_ms(50);
     snprintf(path, sizeof path, "/proc/%d/status", (int)server.pid);
     read_text_file(path, status, sizeof status);
@@ -111,6 +113,8 @@ int main(void)
     thread_from_close("accept queued:10 read:1 handlerclose sleep:500", 1,
                       "action=drain outcome=block-bound drained=9");
     thread_from_close("accept queued:10 read:1 handlerclose-nodefer sleep:500", 1,
+                      "action=drain outcome=block-bound drained=9");
+    thread_from_close("accept queued:10 read:1 handlerclose-reset sleep:500", 1,
                       "action=drain outcome=block-bound drained=9");
     /* Frames without unwind tables (as a JIT compiler's code has none): the
      * walk cannot reach the stack's first frame, the doubt stays. */

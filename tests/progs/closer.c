@@ -30,8 +30,12 @@
  *                 a signalfd), a SIGUSR1 handler installed
  *   handlerclose  close() inside a SIGUSR1 handler (raise()d: on this stack)
  *   handlerclose-nodefer  the same, the handler installed with SA_NODEFER
+ *   handlerclose-reset    the same, the handler first resetting its signal
+ *                 to SIG_DFL with a raw rt_sigaction() and no restorer: only
+ *                 the restorer's own unwind entry tells its frame
  *   threadclose   close() on a new thread that blocks every signal, as
- *                 haproxy's and most thread pools' workers do; joined
+ *                 haproxy's and most thread pools' workers do; prints
+ *                 "joined" once that thread is gone
  *   crashhandler  a SIGABRT handler with SA_NODEFER | SA_RESETHAND, as redis
  *                 installs: not running while it is still installed
  *   reuse         open /dev/null; prints "reuse=FD" (the lowest free number)
@@ -97,9 +101,14 @@ static void report(const char *what, int ret, int err, long start)
     fflush(stdout);
 }
 
+static int handler_resets; /* handlerclose-reset */
+
 static void close_in_handler(int sig)
 {
-    (void)sig;
+    if (handler_resets) {
+        long dfl[4] = {0, 0, 0, 0}; /* the kernel's sigaction: SIG_DFL, no flags, no restorer */
+        syscall(SYS_rt_sigaction, sig, dfl, NULL, 8);
+    }
     errno = 77;
     int ret = close(handler_conn);
     report("close", ret, errno, handler_start); /* raise()d: not async */
@@ -134,6 +143,8 @@ static void thread_close(int conn)
         die("pthread_create");
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_join(t, NULL);
+    printf("joined\n");
+    fflush(stdout);
 }
 
 static void write_pattern(int fd, size_t len)
@@ -405,6 +416,9 @@ int main(int argc, char **argv)
             handler_close(conn, 0, start);
         } else if (strcmp(step, "handlerclose-nodefer") == 0) {
             handler_close(conn, SA_NODEFER, start);
+        } else if (strcmp(step, "handlerclose-reset") == 0) {
+            handler_resets = 1;
+            handler_close(conn, 0, start);
         } else if (strcmp(step, "threadclose") == 0) {
             thread_close(conn);
         } else if (strcmp(step, "exit") == 0) {
