@@ -61,6 +61,7 @@
 #include "report.h"
 #include "sharing.h"
 #include "stack.h"
+#include "stats.h"
 #include "sys.h"
 #include "threads.h"
 
@@ -271,6 +272,7 @@ static void finish(int i, enum finish_why why)
     atomic_fetch_add(&e->gen, 1);
     entry_give_back(i);
     atomic_fetch_sub(&reaper.lingering, 1);
+    stats_add(STAT_LINGERING_ENDED);
 }
 
 /* Drain what is queued; finish the socket if it is done. */
@@ -681,6 +683,7 @@ static int handoff(struct close_event *ev)
         reaper_nudge(NUDGE_OUTSIDE_MOVE);
     if (atomic_load(&reaper.thread) != THREAD_RUNNING)
         atomic_store(&reaper.wanted, 1);
+    stats_add(STAT_LINGERING_STARTED);
     return 1;
 refuse:
     atomic_fetch_sub(&reaper.lingering, 1);

@@ -17,7 +17,8 @@ static const char *const names[STAT_COUNT] = {
     [STAT_CLOSES] = "closes", [STAT_TCP] = "tcp_closes",
     [STAT_WOULD_RESET] = "would_reset", [STAT_DRAINED_CLEAN] = "drained_clean",
     [STAT_BOUND_HIT] = "bound_hit", [STAT_SKIPPED_SHARED] = "skipped_shared",
-    [STAT_DRAINED_BYTES] = "drained_bytes",
+    [STAT_DRAINED_BYTES] = "drained_bytes", [STAT_LINGERING_STARTED] = "lingering_started",
+    [STAT_LINGERING_ENDED] = "lingering_ended",
 };
 
 /* Where counting goes when there is no page: the same layout, private. */

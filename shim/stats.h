@@ -7,7 +7,10 @@ struct close_event;
 
 enum stat_counter {
     STAT_CLOSES, STAT_TCP, STAT_WOULD_RESET, STAT_DRAINED_CLEAN, STAT_BOUND_HIT,
-    STAT_SKIPPED_SHARED, STAT_DRAINED_BYTES, STAT_COUNT
+    STAT_SKIPPED_SHARED, STAT_DRAINED_BYTES,
+    STAT_LINGERING_STARTED, STAT_LINGERING_ENDED, /* by the reaper: "norst status" shows
+                                                   * the difference, how many it holds */
+    STAT_COUNT
 };
 void stats_add(enum stat_counter which);
 void stats_count_event(const struct close_event *ev);

@@ -92,7 +92,7 @@ int main(void)
     run_client(client, out, sizeof out);
     CHECK(wait_counter(server.pid, "drained_clean", 2, out, sizeof out), "after two: %s", out);
     CHECK(contains(out, "\"closes\":2,\"tcp_closes\":2,\"would_reset\":2,") &&
-              contains(out, "\"drained_bytes\":22}"),
+              contains(out, "\"drained_bytes\":22,"),
           "after: %s", out);
     CHECK(status_of("", out, sizeof out) == 0, "status: %s", out);
     CHECK(contains(out, "echo-server") && contains(out, " closes tcp_closes would_reset drained_clean"),
@@ -266,6 +266,34 @@ int main(void)
     run_client(client, out, sizeof out);
     CHECK(proc_finish(&server, 5000) == 0, "server: %s", server.err);
     CHECK(contains(server.err, " status=none (NORST_STATUS_DIR=off)\n"), "stderr: %s", server.err);
+    case_end();
+
+    case_begin("a socket the background thread holds counts as lingering until its peer closes");
+    {
+        struct proc lingerer;
+        closer_start(&lingerer, 1, env, 4, "accept queued:10 read:1 close sleep:3000");
+        int held = peer_connect(4, 5000);
+        peer_send_pattern(held, 10);
+        struct peer_result r = peer_read_all(held, 2000); /* our FIN: handed off */
+        CHECK(r.eof, "no FIN from the closer");
+        CHECK(wait_counter(lingerer.pid, "lingering", 1, out, sizeof out), "held: %s", out);
+        snprintf(args, sizeof args, "--prometheus %s", dir);
+        CHECK(status_of(args, out, sizeof out) == 0, "status: %s", out);
+        snprintf(args, sizeof args, "%s/libnorst.prom", dir);
+        read_text_file(args, out, sizeof out);
+        unlink(args);
+        snprintf(expect, sizeof expect, "# TYPE libnorst_lingering gauge\nlibnorst_lingering{pid=\"%d\","
+                 "comm=\"closer\"} 1\n", (int)lingerer.pid);
+        CHECK(contains(out, expect), "textfile: %s", out);
+        snprintf(args, sizeof args, "%d", (int)lingerer.pid);
+        CHECK(status_of(args, out, sizeof out) == 0 && contains(out, " lingering\n") &&
+                  contains(out, " 1\n"),
+              "table: %s", out);
+        close(held);
+        CHECK(wait_counter(lingerer.pid, "lingering", 0, out, sizeof out), "after the peer's FIN: %s", out);
+        CHECK(contains(out, "\"lingering_started\":1,\"lingering_ended\":1}"), "%s", out);
+        CHECK(proc_finish(&lingerer, 10000) == 0, "closer: %s", lingerer.err);
+    }
     case_end();
 
     rmdir(own_dir);

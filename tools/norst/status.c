@@ -230,6 +230,27 @@ static void print_quoted(FILE *out, const char *s, enum output how)
     putc('"', out);
 }
 
+/* The value of counter name in a page; -1 when it has none. */
+static long long counter_of(const struct status_page *pg, const char *name)
+{
+    for (uint32_t k = 0; k < pg->ncounters; k++)
+        if (strcmp(pg->counters[k].name, name) == 0)
+            return (long long)pg->counters[k].value;
+    return -1;
+}
+
+/* The sockets the process's reaper holds now: the two counters'
+ * difference (counters only grow); -1 for a page without them. */
+static long long lingering_of(const struct status_page *pg)
+{
+    long long started = counter_of(pg, "lingering_started"), ended = counter_of(pg, "lingering_ended");
+    if (started < 0 || ended < 0)
+        return -1;
+    /* Read apart: an end counted between the two loads reads as more
+     * ends than starts for a moment. */
+    return started > ended ? started - ended : 0;
+}
+
 static void print_json(FILE *out, const struct found *f)
 {
     for (size_t i = 0; i < f->count; i++) {
@@ -248,7 +269,10 @@ static void print_json(FILE *out, const struct found *f)
             print_quoted(out, p->page.counters[k].name, OUTPUT_JSON);
             fprintf(out, ":%llu", (unsigned long long)p->page.counters[k].value);
         }
-        fputs("}}\n", out);
+        fputs("}", out);
+        if (lingering_of(&p->page) >= 0)
+            fprintf(out, ",\"lingering\":%lld", lingering_of(&p->page));
+        fputs("}\n", out);
     }
 }
 
@@ -272,7 +296,7 @@ static void print_table(FILE *out, const struct found *f)
             fprintf(out, "%-8s %-15s %-6s %-5s %-20s", "PID", "COMMAND", "MODE", "ASYNC", "SINCE");
             for (uint32_t k = 0; k < pg->ncounters; k++)
                 fprintf(out, " %s", pg->counters[k].name);
-            putc('\n', out);
+            fputs(lingering_of(pg) >= 0 ? " lingering\n" : "\n", out);
         }
         fprintf(out, "%-8d %-15s %-6s %-5s ", (int)pg->pid, f->procs[i].comm, pg->mode,
                 pg->async ? "yes" : "no");
@@ -280,17 +304,10 @@ static void print_table(FILE *out, const struct found *f)
         for (uint32_t k = 0; k < pg->ncounters; k++)
             fprintf(out, " %*llu", (int)strlen(pg->counters[k].name),
                     (unsigned long long)pg->counters[k].value);
+        if (lingering_of(pg) >= 0)
+            fprintf(out, " %9lld", lingering_of(pg));
         putc('\n', out);
     }
-}
-
-/* The value of counter name in a page; -1 when it has none. */
-static long long counter_of(const struct status_page *pg, const char *name)
-{
-    for (uint32_t k = 0; k < pg->ncounters; k++)
-        if (strcmp(pg->counters[k].name, name) == 0)
-            return (long long)pg->counters[k].value;
-    return -1;
 }
 
 /* node_exporter's textfile format: a counter per name, one series a
@@ -321,6 +338,19 @@ static void print_prometheus(FILE *out, const struct found *f)
                 fprintf(out, "} %lld\n", v);
             }
         }
+    }
+    int header = 0;
+    for (size_t i = 0; i < f->count; i++) {
+        long long now = lingering_of(&f->procs[i].page);
+        if (now < 0)
+            continue;
+        if (!header++)
+            fputs("# HELP libnorst_lingering Sockets the process's background thread holds now.\n"
+                  "# TYPE libnorst_lingering gauge\n",
+                  out);
+        fprintf(out, "libnorst_lingering{pid=\"%d\",comm=", (int)f->procs[i].page.pid);
+        print_quoted(out, f->procs[i].comm, OUTPUT_PROMETHEUS);
+        fprintf(out, "} %lld\n", now);
     }
 }
 
