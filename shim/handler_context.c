@@ -22,6 +22,8 @@
  * that stops short (no unwind tables, not x86-64, a seccomp filter) leaves
  * the doubt, and the alternate stack in use is doubt whatever the walk. */
 #include <signal.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,13 +53,28 @@ extern void __tsan_init(void) __attribute__((weak, visibility("default")));
 #define SA_RESTORER 0x04000000
 #endif
 
-/* The mask and the dispositions: 1 where they leave doubt. Every
- * restorer the dispositions name goes into restorers (a handler reset by
- * SA_RESETHAND keeps its restorer), for the walk to look for. */
-static int mask_leaves_doubt(struct restorers *restorers)
+/* Walks that prove nothing cost as much as those that do (some hundred
+ * system calls): a process whose threads stay in doubt with frames the
+ * walk cannot follow (a JVM's) would pay one on each lingering close.
+ * After WALKS_IN_VAIN such walks in a row, none for WALK_REST_MS: the
+ * doubt stands meanwhile. */
+#define WALKS_IN_VAIN 8
+#define WALK_REST_MS 1000
+static _Atomic int walks_in_vain;
+static _Atomic long walk_rest_until_ms;
+
+static long now_ms(void)
+{
+    struct timespec ts = {0, 0};
+    sys2(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+/* The mask and the dispositions: 1 where they leave doubt (at the first
+ * signal that does). */
+static int mask_leaves_doubt(void)
 {
     uint64_t blocked = 0;
-    int doubt = 0;
 
     if (sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &blocked, sizeof blocked) < 0)
         return 1;
@@ -67,29 +84,57 @@ static int mask_leaves_doubt(struct restorers *restorers)
             continue;
         if (sys4(SYS_rt_sigaction, sig, NULL, &act, sizeof act.mask) < 0)
             continue;
-        if (act.flags & SA_RESTORER)
-            restorers_add(restorers, act.restorer);
         if (act.handler == (uintptr_t)SIG_IGN)
             continue;
         if (blocked & BIT(sig))
-            doubt = 1;
+            return 1;
         /* SA_RESETHAND: get_signal() puts back SIG_DFL before the handler
          * runs, so one still installed is not running (redis installs its
          * SIGABRT handler so). */
         if (act.handler != (uintptr_t)SIG_DFL && (act.flags & SA_NODEFER) &&
             !(act.flags & SA_RESETHAND) && !(FAULT_SIGNALS & BIT(sig)))
-            doubt = 1;
+            return 1;
     }
-    return doubt;
+    return 0;
+}
+
+/* Every restorer the dispositions name (a handler reset by SA_RESETHAND
+ * keeps its restorer), for the walk to look for. */
+static void collect_restorers(struct restorers *restorers)
+{
+    for (int sig = 1; sig <= KERNEL_NSIG; sig++) {
+        struct kernel_sigaction act = {0, 0, 0, 0};
+        if (sig != SIGKILL && sig != SIGSTOP &&
+            sys4(SYS_rt_sigaction, sig, NULL, &act, sizeof act.mask) == 0 &&
+            (act.flags & SA_RESTORER))
+            restorers_add(restorers, act.restorer);
+    }
+}
+
+/* The stack's answer, or doubt while walks rest. */
+static int walk_leaves_doubt(void)
+{
+    struct restorers restorers = {.n = 0};
+    long now = now_ms();
+    if (now < atomic_load_explicit(&walk_rest_until_ms, memory_order_relaxed))
+        return 1;
+    collect_restorers(&restorers);
+    enum handler_frame found = unwind_handler_frame(&restorers);
+    if (found == HANDLER_FRAME_UNKNOWN && atomic_fetch_add(&walks_in_vain, 1) + 1 >= WALKS_IN_VAIN) {
+        atomic_store(&walks_in_vain, 0);
+        atomic_store_explicit(&walk_rest_until_ms, now + WALK_REST_MS, memory_order_relaxed);
+    } else if (found == HANDLER_FRAME_NONE) {
+        atomic_store(&walks_in_vain, 0);
+    }
+    return found != HANDLER_FRAME_NONE;
 }
 
 int handler_may_be_running(void)
 {
     stack_t alt;
-    struct restorers restorers = {.n = 0};
     if (sys2(SYS_sigaltstack, NULL, &alt) == 0 && (alt.ss_flags & SS_ONSTACK))
         return 1;
-    if (!mask_leaves_doubt(&restorers))
+    if (!mask_leaves_doubt())
         return 0;
-    return __tsan_init || unwind_handler_frame(&restorers) != HANDLER_FRAME_NONE;
+    return __tsan_init || walk_leaves_doubt();
 }

@@ -705,14 +705,13 @@ static __attribute__((noinline)) enum handler_frame walk_for_handler(const struc
     return HANDLER_FRAME_UNKNOWN;
 }
 
-/* The quick walk first; a NONE, which lets a thread start, is taken only
- * when a walk with nothing kept says the same. */
+/* A NONE lets a thread start: the walk trusts nothing kept from earlier
+ * walks (it runs once per thread start, so a cache would save little). */
 enum handler_frame unwind_handler_frame(const struct restorers *restorers)
 {
     if (restorers->n > RESTORERS_MAX || !walk_allowed())
         return HANDLER_FRAME_UNKNOWN;
-    enum handler_frame quick = walk_for_handler(restorers, WALK_KEPT);
-    return quick == HANDLER_FRAME_NONE ? walk_for_handler(restorers, WALK_FRESH) : quick;
+    return walk_for_handler(restorers, WALK_FRESH);
 }
 
 #else
