@@ -84,16 +84,20 @@ static int tcp_state(int fd)
  * smoothed RTT. A peer that sent within a few round trips may have more
  * on the way; one silent for longer has stopped (a keep-alive peer
  * waiting, a peer waiting for our reply). The floor covers the tick and
- * sub-millisecond RTTs. Only an established socket: in CLOSE_WAIT the
- * peer's FIN said it is done. */
+ * sub-millisecond RTTs. Only while the peer's side is open: in
+ * CLOSE_WAIT its FIN said it is done. */
 #define PEER_RECENT_FLOOR_MS 20
 
 static enum peer_activity peer_activity(int fd)
 {
     struct tcp_info info;
     socklen_t len = sizeof info;
-    if (probe_checked(sys5(SYS_getsockopt, fd, IPPROTO_TCP, TCP_INFO, &info, &len)) < 0 ||
-        info.tcpi_state != TCP_ESTABLISHED)
+    if (probe_checked(sys5(SYS_getsockopt, fd, IPPROTO_TCP, TCP_INFO, &info, &len)) < 0)
+        return PEER_QUIET;
+    /* FIN_WAIT1/2: the application's own shutdown(SHUT_WR) sent our FIN
+     * (haproxy does, before it closes); the peer's side is still open. */
+    if (info.tcpi_state != TCP_ESTABLISHED && info.tcpi_state != TCP_FIN_WAIT1 &&
+        info.tcpi_state != TCP_FIN_WAIT2)
         return PEER_QUIET;
     unsigned long recent_ms = (2UL * info.tcpi_rtt + 4UL * info.tcpi_rttvar) / 1000;
     if (recent_ms < PEER_RECENT_FLOOR_MS)

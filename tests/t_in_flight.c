@@ -61,6 +61,56 @@ static void server_at_its_limit(void)
     case_end();
 }
 
+/* The client: a command, then more while the server answers, shuts its
+ * side and closes (the server reads what is queued first: nothing is
+ * unread at its close); then our FIN, and the rest of the reply. */
+static int shut_first_round(int with_shim, const char *const *env, char *log, size_t log_len)
+{
+    struct proc server;
+    char drip[512];
+    memset(drip, 'x', sizeof drip);
+    closer_start(&server, with_shim, env, 4, "accept read:6 write:36 shutwr readq close sleep:300");
+    int fd = peer_connect(4, 5000);
+    peer_send(fd, "PING\r\n", 6);
+    int reset = 0;
+    for (int i = 0; i < 40 && !reset; i++) {
+        if (send(fd, drip, sizeof drip, MSG_NOSIGNAL) < 0)
+            reset = 1;
+        sleep_ms(5);
+    }
+    shutdown(fd, SHUT_WR);
+    struct peer_result r = peer_read_all(fd, 3000);
+    close(fd);
+    proc_finish(&server, 5000);
+    size_t n = strnlen(server.err, log_len - 1);
+    memcpy(log, server.err, n);
+    log[n] = '\0';
+    return reset || r.reset || r.bytes != 36;
+}
+
+static void shut_before_close(void)
+{
+    struct counters before;
+    char log[4096];
+    const char *env[] = {"NORST_LOG=stderr", NULL};
+    int lost_without = 0, lost_with = 0;
+
+    case_begin("server shuts its write side, then closes with nothing unread while the client "
+               "still sends: not reset");
+    counters_read(&before);
+    for (int i = 0; i < 3; i++)
+        lost_without += shut_first_round(0, env, log, sizeof log);
+    counters_read(&before);
+    for (int i = 0; i < 3; i++)
+        lost_with += shut_first_round(1, env, log, sizeof log);
+    struct counters with = counters_since(&before);
+    CHECK(lost_without > 0, "the case did not happen without the library");
+    CHECK(lost_with == 0 && with.out_rsts == 0, "%d of 3 reset, OutRsts %ld; last log: %s", lost_with,
+          with.out_rsts, log);
+    CHECK(contains(log, "action=drain outcome=peer-eof"), "last log: %s", log);
+    case_end();
+}
+
 struct stream_result {
     long long sent;      /* bytes the server sent in all */
     struct timespec end; /* when its send failed (CLOCK_MONOTONIC) */
@@ -146,6 +196,7 @@ static void download_abort(int with_shim)
 int main(void)
 {
     server_at_its_limit();
+    shut_before_close();
     download_abort(0);
     download_abort(1);
     return harness_done();

@@ -15,6 +15,7 @@
  *   sleep:MS      sleep
  *   nonblock      set O_NONBLOCK on the connection
  *   linger0       SO_LINGER {1, 0}
+ *   shutwr        shutdown(SHUT_WR): our FIN, before the close (haproxy's way)
  *   close         close(); prints "close=RET errno=NAME ms=ELAPSED"
  *   fclose        fclose(fdopen()); prints "fclose=RET errno=NAME ms=ELAPSED"
  *   dup2over      dup2(a /dev/null fd, connection): the implicit close
@@ -332,6 +333,8 @@ int main(int argc, char **argv)
             usleep((useconds_t)arg * 1000);
         } else if (strcmp(step, "nonblock") == 0) {
             fcntl(conn, F_SETFL, fcntl(conn, F_GETFL) | O_NONBLOCK);
+        } else if (strcmp(step, "shutwr") == 0) {
+            shutdown(conn, SHUT_WR);
         } else if (strcmp(step, "linger0") == 0) {
             struct linger lg = {1, 0};
             setsockopt(conn, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
