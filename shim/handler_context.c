@@ -23,10 +23,10 @@
  * the doubt, and the alternate stack in use is doubt whatever the walk. */
 #include <signal.h>
 #include <stdatomic.h>
-#include <time.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "drain.h"
 #include "handler_context.h"
 #include "sys.h"
 #include "unwind.h"
@@ -62,13 +62,6 @@ extern void __tsan_init(void) __attribute__((weak, visibility("default")));
 #define WALK_REST_MS 1000
 static _Atomic int walks_in_vain;
 static _Atomic long walk_rest_until_ms;
-
-static long now_ms(void)
-{
-    struct timespec ts = {0, 0};
-    sys2(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
 
 /* The mask and the dispositions: 1 where they leave doubt (at the first
  * signal that does). */
@@ -115,7 +108,7 @@ static void collect_restorers(struct restorers *restorers)
 static int walk_leaves_doubt(void)
 {
     struct restorers restorers = {.n = 0};
-    long now = now_ms();
+    long now = monotonic_ms();
     if (now < atomic_load_explicit(&walk_rest_until_ms, memory_order_relaxed))
         return 1;
     collect_restorers(&restorers);

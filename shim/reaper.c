@@ -674,6 +674,8 @@ static int handoff(struct close_event *ev)
     if (log_enabled() && ev->path != PATH_EXIT)
         stack_remember(&e->ev, log_is_json() ? REMEMBER_STACK : REMEMBER_CALLER);
     e->ev.site_lookup = SITE_REMEMBERED;
+    /* Counted before the reaper can see it, so its end never comes first. */
+    stats_add(STAT_LINGERING_STARTED);
     /* Once on the intake, the entry is the reaper's. */
     int head = atomic_load(&reaper.intake);
     do
@@ -683,7 +685,6 @@ static int handoff(struct close_event *ev)
         reaper_nudge(NUDGE_OUTSIDE_MOVE);
     if (atomic_load(&reaper.thread) != THREAD_RUNNING)
         atomic_store(&reaper.wanted, 1);
-    stats_add(STAT_LINGERING_STARTED);
     return 1;
 refuse:
     atomic_fetch_sub(&reaper.lingering, 1);

@@ -35,6 +35,14 @@ static void add(enum stat_counter which, uint64_t n)
 {
     struct status_page *p = __atomic_load_n(&page, __ATOMIC_ACQUIRE);
     __atomic_fetch_add(&p->counters[which].value, n, __ATOMIC_RELAXED);
+    /* Added to the private page while another thread put the real one in
+     * place: moved over, so that no count is lost (lingering_started and
+     * lingering_ended must stay paired). */
+    struct status_page *now = __atomic_load_n(&page, __ATOMIC_SEQ_CST);
+    if (p == &private_page && now != &private_page)
+        __atomic_fetch_add(&now->counters[which].value,
+                           __atomic_exchange_n(&private_page.counters[which].value, 0, __ATOMIC_SEQ_CST),
+                           __ATOMIC_RELAXED);
 }
 
 static void move_private_counts(struct status_page *to)
@@ -45,10 +53,8 @@ static void move_private_counts(struct status_page *to)
                            __ATOMIC_RELAXED);
 }
 
-/* One thread makes it; what was counted before moves over. A thread that
- * took the private page just before the switch and adds to it after the
- * second move loses that count: a same-instant race, in a child's first
- * moments, that a lock in the close path would not be worth. */
+/* One thread makes it; what was counted before moves over (a count added
+ * to the private page during the switch is moved by add()). */
 static void make_page(void)
 {
     int wanted = PAGE_WANTED;
