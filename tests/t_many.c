@@ -48,16 +48,19 @@ static void many(const char *how, int peers_close, int port)
     struct counters delta = counters_since(&before);
 
     CHECK(eofs == SOCKETS && resets == 0, "%d EOFs, %d resets", eofs, resets);
-    /* No close reset a connection. With peers that close at once, a late
-     * ACK can meet a client port whose socket is gone and draw the
-     * kernel's RST for no socket (norst trace: reason no-socket): it
-     * resets nothing, but TcpOutRsts counts it; under load one in a run
-     * was seen. */
+    /* No close reset a connection: no abort counted, every peer saw its
+     * EOF. With peers that close at once, TcpOutRsts also counts RSTs for
+     * no socket: a late segment of the server's meets a client port whose
+     * socket is gone (norst trace: reason no-socket, from the client's
+     * port, up to 15 at once). They reset nothing, and the same sequence
+     * done by the application itself, without the library (shutdown, read
+     * to EOF, close, 40 at once), drew 3 in one of 12 runs: only silent
+     * peers bound OutRsts. */
     CHECK(delta.abort_on_close == 0 && delta.abort_on_data == 0,
           "AbortOnClose %ld AbortOnData %ld; server log: %s", delta.abort_on_close,
           delta.abort_on_data, server.err);
-    CHECK(delta.out_rsts <= (peers_close ? 1 : 0), "OutRsts %ld; server log: %s", delta.out_rsts,
-          server.err);
+    if (!peers_close)
+        CHECK(delta.out_rsts == 0, "OutRsts %ld; server log: %s", delta.out_rsts, server.err);
     int drained = count_of(server.err, "action=drain");
     CHECK(drained == SOCKETS, "%d drain events: %s", drained, server.err);
     if (!peers_close)
